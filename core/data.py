@@ -1,0 +1,190 @@
+"""Datasets by name -> whole splits as tensors, batched by index (no per-sample transforms).
+
+Names: ``mnist``, ``fashion-mnist``, ``kmnist`` (torchvision: read from the data dir, downloaded
+there when missing and online), ``mnist-sample`` (6,000 real MNIST digits shipped in
+``resources/``, works offline) and ``folder:PATH`` (one sub-folder per class).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from core.errors import DatasetError
+
+SAMPLE_FILE = Path(__file__).resolve().parent.parent / "resources" / "mnist_sample.npz"
+DATA_DIR_ENV = "LATENT_MORPH_DATA"
+DIGIT_NAMES = tuple(str(d) for d in range(10))
+FASHION_NAMES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
+KMNIST_NAMES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")
+TORCHVISION_SETS = {"mnist": ("MNIST", DIGIT_NAMES), "fashion-mnist": ("FashionMNIST", FASHION_NAMES),
+                    "kmnist": ("KMNIST", KMNIST_NAMES)}
+DATASET_NAMES = ("mnist-sample", "mnist", "fashion-mnist", "kmnist")
+DEFAULT_IMAGE_SIZE = 28
+
+
+@dataclass(frozen=True)
+class DatasetSplits:
+    """Train / validation / test images (N, 1, H, W) float32 in [0, 1] and labels (N,) int64."""
+
+    name: str
+    class_names: tuple[str, ...]
+    train_x: Tensor
+    train_y: Tensor
+    val_x: Tensor
+    val_y: Tensor
+    test_x: Tensor
+    test_y: Tensor
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_x.shape[1:])
+
+    def to(self, device: torch.device | str) -> "DatasetSplits":
+        return replace(self, **{k: getattr(self, k).to(device) for k in
+                                ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")})
+
+
+def default_data_dir() -> Path:
+    """LATENT_MORPH_DATA, else a per-user data directory."""
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "latent-morph" / "datasets"
+
+
+def load_dataset(name: str, data_dir: str | os.PathLike | None = None, val_fraction: float = 0.1,
+                 seed: int = 0, download: bool = True) -> DatasetSplits:
+    """Load a dataset by name; the validation split is cut from training with ``seed``."""
+    if name.startswith("folder:"):
+        train_x, train_y, test_x, test_y, classes = _read_folder(Path(name[len("folder:"):]).expanduser(), seed)
+    elif name == "mnist-sample":
+        train_x, train_y, test_x, test_y = _read_sample()
+        classes = DIGIT_NAMES
+    elif name in TORCHVISION_SETS:
+        root = Path(data_dir) if data_dir is not None else default_data_dir()
+        train_x, train_y, test_x, test_y = _read_torchvision(name, root, download)
+        classes = TORCHVISION_SETS[name][1]
+    else:
+        raise DatasetError(f"unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)} or folder:PATH")
+    train_x, train_y, val_x, val_y = _split_validation(train_x, train_y, val_fraction, seed)
+    return DatasetSplits(name, tuple(classes), train_x, train_y, val_x, val_y, test_x, test_y)
+
+
+def _to_float_images(images: np.ndarray | Tensor) -> Tensor:
+    """uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1]."""
+    images = torch.as_tensor(np.asarray(images))
+    return (images.to(torch.float32) / 255.0).unsqueeze(1).contiguous()
+
+
+def _split_validation(x: Tensor, y: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    n_val = int(round(len(x) * fraction))
+    if n_val == 0:
+        return x, y, x[:0], y[:0]
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+
+
+def _read_sample() -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    try:
+        with np.load(SAMPLE_FILE) as archive:
+            return (_to_float_images(archive["train_images"]), torch.as_tensor(archive["train_labels"]).long(),
+                    _to_float_images(archive["test_images"]), torch.as_tensor(archive["test_labels"]).long())
+    except (OSError, KeyError, ValueError) as exc:
+        raise DatasetError(f"the built-in MNIST sample {SAMPLE_FILE} is missing or damaged ({exc}); "
+                           "reinstall Latent Morph") from None
+
+
+def _read_torchvision(name: str, root: Path, download: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    import torchvision.datasets as tv_datasets  # heavy import: only when a torchvision set is used
+
+    cls = getattr(tv_datasets, TORCHVISION_SETS[name][0])
+    try:
+        train, test = cls(str(root), train=True, download=False), cls(str(root), train=False, download=False)
+    except (RuntimeError, OSError):
+        if not download:
+            raise DatasetError(_missing_message(name, root, "download is off")) from None
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            train, test = cls(str(root), train=True, download=True), cls(str(root), train=False, download=True)
+        except Exception as exc:  # network errors come in many types (URLError, HTTPError, OSError...)
+            raise DatasetError(_missing_message(name, root, f"download failed: {exc}")) from None
+    return _to_float_images(train.data), train.targets.long(), _to_float_images(test.data), test.targets.long()
+
+
+def _missing_message(name: str, root: Path, reason: str) -> str:
+    return (f"{name} is not in {root} and could not be downloaded ({reason}). "
+            "Use the offline sample (--dataset mnist-sample), point --data-dir at a folder that holds it, "
+            "or train on your own images with --dataset folder:PATH")
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+
+
+def read_image_file(path: Path, size: int = DEFAULT_IMAGE_SIZE) -> np.ndarray:
+    """Any common image -> uint8 (size, size) grayscale. 16-bit, RGB(A) and palette images are converted."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+            array = np.asarray(image, dtype=np.float64)
+            peak = 65535.0 if array.max() > 255 else 255.0
+            image = Image.fromarray(np.clip(array / peak * 255.0, 0, 255).astype(np.uint8))
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(background, rgba)
+        gray = image.convert("L").resize((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(gray, dtype=np.uint8)
+
+
+def _read_folder(root: Path, seed: int, test_fraction: float = 0.1
+                 ) -> tuple[Tensor, Tensor, Tensor, Tensor, tuple[str, ...]]:
+    """One sub-folder per class. Dark-on-light images are inverted to MNIST's light-on-dark."""
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a folder: give a folder with one sub-folder of images per class")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise DatasetError(f"{root} has no sub-folders: put the images of each class in a sub-folder named after it")
+    images, labels, unreadable = [], [], []
+    for label, class_dir in enumerate(class_dirs):
+        for path in sorted(class_dir.iterdir()):
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                images.append(read_image_file(path))
+                labels.append(label)
+            except Exception:  # PIL raises many types for broken files; skip and report them
+                unreadable.append(path.name)
+    if not images:
+        detail = f" ({len(unreadable)} unreadable)" if unreadable else ""
+        raise DatasetError(f"{root} holds no readable images{detail}: use PNG, JPEG, BMP, GIF, TIFF or WebP files")
+    if len(images) < 2:
+        raise DatasetError(f"{root} holds only one image: a dataset needs at least two")
+    stack = np.stack(images)
+    if stack.mean() > 127:
+        stack = 255 - stack
+    x, y = _to_float_images(stack), torch.tensor(labels, dtype=torch.long)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))
+    n_test = max(1, int(round(len(x) * test_fraction)))
+    test_idx, train_idx = order[:n_test], order[n_test:]
+    return x[train_idx], y[train_idx], x[test_idx], y[test_idx], tuple(d.name for d in class_dirs)
+
+
+def class_counts(labels: Tensor, num_classes: int) -> list[int]:
+    return torch.bincount(labels.cpu(), minlength=num_classes).tolist()
