@@ -1,1 +1,26 @@
-def main(): pass
+"""Latent Morph: `python main.py` opens the window; `python main.py <command>` runs the engine headless.
+
+Commands: train, evaluate, morph, generate, manifold (see `python main.py --help`).
+The window also takes `--screenshot PNG [--checkpoint FILE]` to render itself offscreen and exit.
+"""
+
+from __future__ import annotations
+
+import sys
+
+COMMANDS = {"train", "evaluate", "morph", "generate", "manifold"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
+        from core.cli import run_cli
+
+        return run_cli(argv)
+    from gui.app import run_app
+
+    return run_app(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Checkpoints and atomic writes.
+
+A checkpoint is one safetensors file: the tensors (model weights, optimiser moments, noise RNG
+state) plus string metadata holding the model and training configs, the training history, the
+dataset, the class names and the app version. Loading never runs code from the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from torch import Tensor
+
+from core import __version__
+from core.config import ModelConfig, TrainConfig
+from core.errors import CheckpointError, ConfigError, LatentMorphError
+
+FORMAT_NAME = "latent-morph"
+FORMAT_VERSION = 1
+MODEL_PREFIX = "model."
+OPTIMIZER_PREFIX = "optimizer."
+NOISE_RNG_KEY = "rng.noise"
+
+
+@dataclass
+class TrainingPosition:
+    """Where training stands: finished epochs, steps into the current epoch, total steps."""
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+
+
+@dataclass
+class Checkpoint:
+    model_config: ModelConfig
+    state_dict: dict[str, Tensor]
+    train_config: TrainConfig | None = None
+    history: dict[str, Any] = field(default_factory=dict)
+    dataset: str = ""
+    class_names: tuple[str, ...] = ()
+    app_version: str = __version__
+    position: TrainingPosition = field(default_factory=TrainingPosition)
+    optimizer_state: dict[str, Any] | None = None
+    noise_rng_state: Tensor | None = None
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place only if the block succeeds.
+
+    A failure (including a full disk) leaves nothing at ``path`` and no temporary file behind.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise LatentMorphError(f"cannot write {target}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise LatentMorphError(f"cannot write {target}: the folder {folder} is read-only")
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part" + target.suffix, dir=folder)
+    os.close(fd)
+    temp = Path(temp_name)
+    try:
+        yield temp
+        os.replace(temp, target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise LatentMorphError(f"cannot write {target}: {_describe_os_error(exc)}") from exc
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
+    """Write atomically; returns the path. Raises LatentMorphError if it cannot be written."""
+    from safetensors.torch import save_file
+
+    tensors = {MODEL_PREFIX + name: t.detach().cpu().contiguous() for name, t in checkpoint.state_dict.items()}
+    optimizer_groups = None
+    if checkpoint.optimizer_state is not None:
+        for index, state in checkpoint.optimizer_state["state"].items():
+            for key, value in state.items():
+                tensors[f"{OPTIMIZER_PREFIX}{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+        optimizer_groups = checkpoint.optimizer_state["param_groups"]
+    if checkpoint.noise_rng_state is not None:
+        tensors[NOISE_RNG_KEY] = checkpoint.noise_rng_state.cpu().contiguous()
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "app_version": checkpoint.app_version,
+        "model_config": checkpoint.model_config.to_json(),
+        "train_config": checkpoint.train_config.to_json() if checkpoint.train_config else "",
+        "history": json.dumps(checkpoint.history),
+        "dataset": checkpoint.dataset,
+        "class_names": json.dumps(list(checkpoint.class_names)),
+        "position": json.dumps(vars(checkpoint.position)),
+        "optimizer_param_groups": json.dumps(optimizer_groups) if optimizer_groups is not None else "",
+    }
+    with atomic_output(path) as temp:
+        save_file(tensors, str(temp), metadata=metadata)
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read and validate a checkpoint. Any problem raises CheckpointError naming the file."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a model file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: the file is empty")
+    try:
+        tensors, metadata = _read_safetensors(path)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # safetensors raises its own error types and OSError for bad files
+        raise CheckpointError(f"{path}: not a Latent Morph model file, or it is truncated or corrupt ({_short(exc)})") from None
+    try:
+        return _checkpoint_from(tensors, metadata, path)
+    except CheckpointError:
+        raise
+    except (ConfigError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: the model description inside is invalid ({_short(exc)})") from None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
+    from safetensors import safe_open
+
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if len(head) < 8:
+        raise CheckpointError(f"{path}: the file is truncated ({path.stat().st_size} bytes)")
+    header_size = int.from_bytes(head, "little")
+    if header_size > path.stat().st_size - 8:
+        raise CheckpointError(f"{path}: not a Latent Morph model file, or it is truncated (header runs past the end)")
+    with safe_open(str(path), framework="pt", device="cpu") as reader:
+        metadata = reader.metadata() or {}
+        if metadata.get("format") != FORMAT_NAME:
+            raise CheckpointError(f"{path}: a safetensors file, but not a Latent Morph model (no model description)")
+        tensors = {key: reader.get_tensor(key) for key in reader.keys()}
+    return tensors, metadata
+
+
+def _checkpoint_from(tensors: dict[str, Tensor], metadata: dict[str, str], path: Path) -> Checkpoint:
+    version = int(metadata.get("format_version", "0"))
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: written by a newer Latent Morph (format {version}, this version reads "
+                              f"up to {FORMAT_VERSION}); update the app to open it")
+    if version < 1:
+        raise CheckpointError(f"{path}: unknown format version {metadata.get('format_version')!r}")
+    model_config = ModelConfig.from_json(metadata["model_config"])
+    train_text = metadata.get("train_config", "")
+    state_dict = {k[len(MODEL_PREFIX):]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
+    _check_state_dict(model_config, state_dict, path)
+    optimizer_state = None
+    groups_text = metadata.get("optimizer_param_groups", "")
+    if groups_text:
+        per_param: dict[int, dict[str, Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith(OPTIMIZER_PREFIX):
+                index, name = key[len(OPTIMIZER_PREFIX):].split(".", 1)
+                per_param.setdefault(int(index), {})[name] = value
+        optimizer_state = {"state": per_param, "param_groups": json.loads(groups_text)}
+    return Checkpoint(
+        model_config=model_config,
+        state_dict=state_dict,
+        train_config=TrainConfig.from_json(train_text) if train_text else None,
+        history=json.loads(metadata.get("history", "{}")),
+        dataset=metadata.get("dataset", ""),
+        class_names=tuple(json.loads(metadata.get("class_names", "[]"))),
+        app_version=metadata.get("app_version", "?"),
+        position=TrainingPosition(**json.loads(metadata.get("position", "{}"))),
+        optimizer_state=optimizer_state,
+        noise_rng_state=tensors.get(NOISE_RNG_KEY),
+    )
+
+
+def _check_state_dict(config: ModelConfig, state_dict: dict[str, Tensor], path: Path) -> None:
+    from core.models import LatentModel
+
+    expected = {name: tuple(t.shape) for name, t in LatentModel(config).state_dict().items()}
+    got = {name: tuple(t.shape) for name, t in state_dict.items()}
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"{path}: the weights do not match the described architecture "
+                              f"(missing {missing[:3]}, unexpected {extra[:3]})")
+    wrong = [name for name in expected if expected[name] != got[name]]
+    if wrong:
+        name = wrong[0]
+        raise CheckpointError(f"{path}: weight {name} has shape {got[name]}, the architecture needs {expected[name]}")
+    bad = [name for name, t in state_dict.items() if not torch.isfinite(t).all()]
+    if bad:
+        raise CheckpointError(f"{path}: weight {bad[0]} holds NaN or infinite values")
