@@ -1,0 +1,55 @@
+"""Shared fixtures. Qt runs offscreen; MNIST comes from LATENT_MORPH_DATA (../shared/datasets in CI)."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+if "LATENT_MORPH_DATA" not in os.environ and _SHARED.is_dir():
+    os.environ["LATENT_MORPH_DATA"] = str(_SHARED)
+
+import pytest
+import torch
+
+torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+
+
+@pytest.fixture(scope="session")
+def sample_data():
+    """The offline MNIST sample shipped in resources/ (4,500 train / 500 val / 1,000 test)."""
+    from core.data import load_dataset
+
+    return load_dataset("mnist-sample")
+
+
+@pytest.fixture(scope="session")
+def tiny_data(sample_data):
+    """The first 600 training digits: enough to learn something in a second."""
+    from dataclasses import replace
+
+    return replace(sample_data, train_x=sample_data.train_x[:600], train_y=sample_data.train_y[:600],
+                   val_x=sample_data.val_x[:200], val_y=sample_data.val_y[:200],
+                   test_x=sample_data.test_x[:300], test_y=sample_data.test_y[:300])
+
+
+@pytest.fixture(scope="session")
+def trained_vae_checkpoint(tmp_path_factory, tiny_data):
+    """A 2-D VAE trained for 3 short epochs on tiny_data, saved as a model file."""
+    from core.config import ModelConfig, TrainConfig
+    from core.training import Trainer
+
+    path = tmp_path_factory.mktemp("models") / "vae.safetensors"
+    Trainer(ModelConfig(hidden=(128, 64)), TrainConfig(epochs=3, batch_size=64, lr=2e-3, device="cpu"),
+            tiny_data, checkpoint_path=path).run()
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_cvae_checkpoint(tmp_path_factory, tiny_data):
+    from core.config import ModelConfig, TrainConfig
+    from core.training import Trainer
+
+    path = tmp_path_factory.mktemp("models") / "cvae.safetensors"
+    Trainer(ModelConfig(kind="cvae", hidden=(128, 64)), TrainConfig(epochs=3, batch_size=64, lr=2e-3, device="cpu"),
+            tiny_data, checkpoint_path=path).run()
+    return path
