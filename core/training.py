@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -57,9 +57,8 @@ class EpochReport:
     weights: dict[str, Tensor] = field(default_factory=dict, repr=False, compare=False)  # CPU copy
 
     def to_dict(self) -> dict[str, float]:
-        data = asdict(self)
-        data.pop("weights")
-        return data
+        """The figures without the weights (asdict would deep-copy every tensor)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "weights"}
 
 
 @dataclass
