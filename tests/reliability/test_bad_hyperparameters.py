@@ -1,0 +1,93 @@
+"""Out-of-range hyper-parameters are refused before training starts, in core and on the CLI."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from reliability_helpers import ROOT, one_line
+from core.config import ModelConfig, TrainConfig
+from core.errors import ConfigError
+
+MODEL_CASES = [
+    ({"latent_dim": 0}, "latent_dim"),
+    ({"latent_dim": "2"}, "latent_dim"),
+    ({"beta": -0.5}, "beta"),
+    ({"beta": float("nan")}, "beta"),
+    ({"hidden": ()}, "hidden"),
+    ({"hidden": (64, 0)}, "hidden"),
+]
+TRAIN_CASES = [
+    ({"batch_size": 0}, "batch_size"),
+    ({"lr": -1e-3}, "lr"),
+    ({"lr": 0.0}, "lr"),
+    ({"lr": 1e6}, "lr"),
+    ({"lr": float("inf")}, "lr"),
+    ({"lr": "fast"}, "lr"),
+    ({"epochs": 0}, "epochs"),
+    ({"epochs": 2.5}, "epochs"),
+    ({"batch_size": "lots"}, "batch_size"),
+]
+
+
+@pytest.mark.parametrize("settings, field", MODEL_CASES)
+def test_model_config_refuses_and_names_the_field(settings, field):
+    with pytest.raises(ConfigError) as error:
+        ModelConfig(**settings)
+    assert error.value.field == field and str(error.value).startswith(field + ":")
+
+
+@pytest.mark.parametrize("settings, field", TRAIN_CASES)
+def test_train_config_refuses_and_names_the_field(settings, field):
+    with pytest.raises(ConfigError) as error:
+        TrainConfig(**settings)
+    assert error.value.field == field and str(error.value).startswith(field + ":")
+
+
+def test_batch_larger_than_the_dataset_is_refused_before_any_step(tiny_data, monkeypatch):
+    from core import training
+
+    def no_step(*args, **kwargs):
+        raise AssertionError("a training step ran")
+
+    monkeypatch.setattr(training, "loss_terms", no_step)
+    with pytest.raises(ConfigError) as error:
+        training.Trainer(ModelConfig(hidden=(64,)), TrainConfig(batch_size=601, device="cpu"), tiny_data)
+    assert error.value.field == "batch_size" and "600" in str(error.value)
+
+
+# (arguments, field as it may be spelled, words that must state the allowed range)
+CLI_CASES = [
+    (["--latent-dim", "0"], r"latent[_-]dim", r"1 to 512"),
+    (["--batch-size", "0"], r"batch[_-]size", r"1 to 65536"),
+    (["--batch-size", "4501"], r"batch[_-]size", r"at most .*4500"),
+    (["--lr", "-0.1"], r"\blr\b", r"1e-08 to 10"),
+    (["--lr", "1e9"], r"\blr\b", r"1e-08 to 10"),
+    (["--lr", "nan"], r"\blr\b", r"1e-08 to 10"),
+    (["--beta", "-1"], r"beta", r"0 to 1000"),
+    (["--epochs", "0"], r"epochs", r"1 to 10000"),
+    (["--epochs", "ten"], r"epochs", r"whole number"),
+    (["--lr", "fast"], r"\blr\b", r"number"),
+    (["--hidden", "64,x"], r"hidden", r"whole numbers"),
+]
+
+
+@pytest.mark.parametrize("args, field, allowed", CLI_CASES)
+def test_cli_refuses_with_exit_2_and_one_line(cli, tmp_path, args, field, allowed):
+    out_file = tmp_path / "m.safetensors"
+    status, out, err = cli("train", "--dataset", "mnist-sample", "--device", "cpu", "--hidden", "64",
+                           "--epochs", "1", "--out", out_file, *args)
+    line = one_line(err)
+    assert status == 2 and out == ""
+    assert re.search(field, line), line
+    assert re.search(allowed, line), line
+    assert not out_file.exists(), "nothing may be written for a refused run"
+
+
+def test_cli_subprocess_exit_status_and_streams(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--latent-dim", "0",
+                           "--out", str(tmp_path / "m.safetensors")],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert one_line(done.stderr) == "latent-morph train: error: latent_dim: must be from 1 to 512, got 0"
