@@ -122,7 +122,9 @@ def _read_torchvision(name: str, root: Path, download: bool) -> tuple[Tensor, Te
             root.mkdir(parents=True, exist_ok=True)
             train, test = cls(str(root), train=True, download=True), cls(str(root), train=False, download=True)
         except Exception as exc:  # network errors come in many types (URLError, HTTPError, OSError...)
-            raise DatasetError(_missing_message(name, root, f"download failed: {exc}")) from None
+            # torchvision lists every mirror it tried on its own line; the CLI promises one line
+            detail = " ".join(str(exc).split())
+            raise DatasetError(_missing_message(name, root, f"download failed: {detail}")) from None
     return _to_float_images(train.data), train.targets.long(), _to_float_images(test.data), test.targets.long()
 
 
