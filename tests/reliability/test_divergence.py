@@ -1,0 +1,65 @@
+"""Training that diverges stops with status 'diverged', advice, and the last good weights."""
+
+import torch
+
+from core import training
+from core.cli import run_cli
+from core.files import load_checkpoint
+from core.models import build_model
+from core.training import Trainer
+from reliability_helpers import one_line
+
+
+def _finite(state):
+    return all(torch.isfinite(t).all() for t in state.values())
+
+
+def _equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_learning_rate_10_diverges_and_keeps_the_starting_weights(tiny_data, small_configs):
+    model_config, train_config = small_configs(epochs=2, batch_size=50, lr=10.0)
+    result = Trainer(model_config, train_config, tiny_data).run()
+    assert result.status == "diverged"
+    assert "lower learning rate" in result.message and "now 10" in result.message and "e.g. 1" in result.message
+    assert "before training started" in result.message
+    state = result.model.state_dict()
+    assert _finite(state)
+    assert _equal(state, build_model(model_config, seed=train_config.seed).state_dict())
+
+
+def test_nan_in_epoch_two_restores_the_end_of_epoch_one(tiny_data, small_configs, monkeypatch, tmp_path):
+    model_config, train_config = small_configs(epochs=3, batch_size=100)  # 6 steps per epoch
+    real_loss_terms = training.loss_terms
+    calls = {"n": 0}
+
+    def nan_at_step_9(*args, **kwargs):
+        calls["n"] += 1
+        loss, recon, kl = real_loss_terms(*args, **kwargs)
+        if calls["n"] == 9:  # epoch 2, step 3
+            loss = loss * float("nan")
+        return loss, recon, kl
+
+    monkeypatch.setattr(training, "loss_terms", nan_at_step_9)
+    snapshots = []
+    path = tmp_path / "m.safetensors"
+    result = Trainer(model_config, train_config, tiny_data, checkpoint_path=path,
+                     on_epoch=lambda report: snapshots.append(report.weights)).run()
+    assert result.status == "diverged" and len(snapshots) == 1
+    assert "epoch 2, step 3" in result.message and "end of epoch 1" in result.message
+    assert "lower learning rate" in result.message
+    state = {k: v.cpu() for k, v in result.model.state_dict().items()}
+    assert _finite(state) and _equal(state, snapshots[0])
+    saved = load_checkpoint(path)  # the file on disk is the last good epoch too
+    assert saved.position.epoch == 1 and _equal(saved.state_dict, snapshots[0])
+
+
+def test_cli_reports_divergence_with_exit_1(tmp_path, capsys):
+    out_file = tmp_path / "m.safetensors"
+    status = run_cli(["train", "--dataset", "mnist-sample", "--device", "cpu", "--hidden", "64", "--epochs", "1",
+                      "--lr", "10", "--batch-size", "50", "--out", str(out_file)])
+    out, err = capsys.readouterr()
+    assert status == 1 and out == ""
+    line = err.replace("\r", "\n").strip().splitlines()[-1]  # after the progress bar
+    assert "Traceback" not in err and "diverged" in line and "lower learning rate" in line
