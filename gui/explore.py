@@ -1,0 +1,137 @@
+"""The Explore workspace: latent view on the left, Morph and Generate on the right.
+
+It wires the panels together (picks -> morph endpoints, morph path -> drawn on the scatter,
+generate's class -> the CVAE's morph and manifold) and owns the export commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from core.latent import interpolate
+from gui.export_dialog import (SCATTER_FILTERS, ExportRunner, MorphExportDialog, MorphExportOptions,
+                               choose_save_path)
+from gui.generate_panel import GeneratePanel
+from gui.latent_view import LatentPick, LatentView
+from gui.morph_panel import MorphPanel
+from gui.session import ModelSession
+from gui.workers import BackgroundTask
+
+CURVE_SAMPLES = 128  # a slerp drawn through few frames would look like a polyline
+
+
+class ExploreWorkspace(QWidget):
+    statusMessage = Signal(str)
+
+    def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.latent_view = LatentView(session)
+        self.morph_panel = MorphPanel(session)
+        self.generate_panel = GeneratePanel(session)
+        self.exporter = ExportRunner(self)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.morph_panel, "Morph")
+        self.tabs.addTab(self.generate_panel, "Generate")
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.latent_view)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        for source in (self.latent_view, self.morph_panel, self.generate_panel, self.exporter):
+            source.statusMessage.connect(self.statusMessage)
+        self.latent_view.pointPicked.connect(self.morph_panel.add_endpoint)
+        self.morph_panel.pathChanged.connect(self._draw_path)
+        self.morph_panel.frameChanged.connect(self._draw_current_frame)
+        self.generate_panel.labelChanged.connect(self.morph_panel.set_label)
+        self.generate_panel.labelChanged.connect(self.latent_view.set_manifold_label)
+        self.morph_panel.set_label(self.generate_panel.current_label)
+
+    # --- the contract with the main window ------------------------------------------------------
+
+    def play_pause(self) -> None:
+        self.morph_panel.play_pause()
+
+    def clear_selection(self) -> None:
+        self.morph_panel.clear()
+        self.statusMessage.emit("Selection cleared")
+
+    def select_indices(self, i: int, j: int) -> bool:
+        """Morph between two encoded test digits by their row in session.points."""
+        points = self.session.points
+        if points is None:
+            self.statusMessage.emit("No encoded digits yet")
+            return False
+        picks = []
+        for index in (i, j):
+            if not 0 <= index < len(points.latents):
+                self.statusMessage.emit(f"There is no digit #{index}; there are {len(points.latents)}")
+                return False
+            picks.append(LatentPick(points.plane[index].copy(), points.latents[index].copy(), index,
+                                    int(points.labels[index])))
+        self.tabs.setCurrentWidget(self.morph_panel)
+        return self.morph_panel.set_endpoints(*picks)
+
+    def export_morph(self, path: str | Path | None = None,
+                     options: MorphExportOptions | None = None) -> BackgroundTask | None:
+        """Ask for a file and options (a dialog unless ``options`` is given), then export off the GUI thread."""
+        frames = self.morph_panel.frames
+        if frames is None:
+            self.statusMessage.emit("Pick two points in the latent view first; then export their morph")
+            return None
+        if options is None:
+            dialog = MorphExportDialog(frames.shape[1:3], self.morph_panel.fps, self.morph_panel.bounce, self,
+                                       path or "")
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            options = dialog.options()
+        return self.exporter.export_morph(frames, options)
+
+    def export_scatter(self, path: str | Path | None = None) -> bool:
+        """Save the latent view as PNG or SVG (a file dialog unless ``path`` is given)."""
+        if path is None:
+            path = choose_save_path(self, "Export latent view", SCATTER_FILTERS)
+            if path is None:
+                return False
+        return self.exporter.export_scene(self.latent_view.plot.getPlotItem(), path)
+
+    # --- wiring -----------------------------------------------------------------------------
+
+    def _draw_path(self, latents: np.ndarray | None) -> None:
+        projection = self.latent_view.projection
+        endpoints = self.morph_panel.endpoints
+        if projection is None:
+            self.latent_view.show_path(None, None, None)
+            return
+        ends = np.array([pick.plane for pick in endpoints], np.float32).reshape(-1, 2)
+        if latents is None:
+            self.latent_view.show_path(None, None, ends)
+            return
+        frames = projection.to_plane(latents)
+        if self.morph_panel.path_kind == "slerp":
+            dense = interpolate(endpoints[0].latent, endpoints[1].latent, CURVE_SAMPLES, "slerp")
+            curve = projection.to_plane(dense)
+        else:
+            curve = frames[[0, -1]]
+        self.latent_view.show_path(curve, frames, ends)
+
+    def _draw_current_frame(self, index: int) -> None:
+        latents, projection = self.morph_panel.latents, self.latent_view.projection
+        if latents is not None and projection is not None:
+            self.latent_view.set_current(projection.to_plane(latents[index:index + 1])[0])
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.clear_selection()
+            event.accept()
+            return
+        super().keyPressEvent(event)

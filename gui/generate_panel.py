@@ -1,0 +1,165 @@
+"""New digits from the prior: a class picker (CVAE), a sample grid and one style under every class."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QSize, QTimer, Signal
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+                               QWidget)
+
+from core.errors import LatentMorphError
+from core.latent import generate, sample_prior, style_across_classes
+from gui.image_utils import TiledImageView
+from gui.session import ModelSession
+
+SAMPLE_COUNTS = (16, 36, 64)
+PICKER_COLUMNS = 5
+NOT_CONDITIONAL_TIP = "This model is not conditional; train a CVAE to choose a class"
+REFRESH_DELAY_MS = 250  # new weights arrive every epoch; redraw once they settle
+
+
+class GeneratePanel(QWidget):
+    """Emits ``labelChanged`` when the chosen class changes (the morph and manifold follow it)."""
+
+    labelChanged = Signal(int)
+    statusMessage = Signal(str)
+
+    def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.seed = 0
+        self.samples: np.ndarray | None = None  # (count, H, W)
+        self.styles: np.ndarray | None = None  # (classes, H, W)
+
+        self.picker_box = QWidget()
+        self.picker_layout = QGridLayout(self.picker_box)
+        self.picker_layout.setContentsMargins(0, 0, 0, 0)
+        self.picker_layout.setSpacing(2)
+        self.label_group = QButtonGroup(self)
+        self.label_group.setExclusive(True)
+        self.count_combo = QComboBox()
+        for count in SAMPLE_COUNTS:
+            self.count_combo.addItem(f"{count} samples", count)
+        self.resample_button = QPushButton("Resample")
+        self.resample_button.setToolTip("Draw new latents from the prior (a new seed)")
+        self.grid_view = TiledImageView(min_size=QSize(160, 160))
+        self.grid_view.set_placeholder("No model")
+        self.style_title = QLabel("Same style, every class (the first sample's z under each label)")
+        self.style_title.setWordWrap(True)
+        self.style_view = TiledImageView(min_size=QSize(160, 32))
+        self.style_view.setMaximumHeight(90)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.count_combo)
+        controls.addWidget(self.resample_button)
+        controls.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Class"))
+        layout.addWidget(self.picker_box)
+        layout.addLayout(controls)
+        layout.addWidget(self.grid_view, 1)
+        layout.addWidget(self.style_title)
+        layout.addWidget(self.style_view)
+        layout.addWidget(self.note)
+
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self.label_group.idToggled.connect(self._label_toggled)
+        self.count_combo.currentIndexChanged.connect(self.refresh)
+        self.resample_button.clicked.connect(self.resample)
+        session.modelChanged.connect(self._model_changed)
+        session.weightsChanged.connect(self._refresh_timer.start)
+        self._model_changed()
+
+    @property
+    def is_conditional(self) -> bool:
+        return self.session.model is not None and self.session.model.config.is_conditional
+
+    @property
+    def current_label(self) -> int:
+        checked = self.label_group.checkedId()
+        return max(checked, 0)
+
+    @property
+    def count(self) -> int:
+        return self.count_combo.currentData()
+
+    def set_label(self, label: int) -> None:
+        button = self.label_group.button(label)
+        if button is not None and button.isEnabled():
+            button.setChecked(True)
+
+    def set_count(self, count: int) -> None:
+        index = self.count_combo.findData(count)
+        if index < 0:
+            raise ValueError(f"count must be one of {SAMPLE_COUNTS}")
+        self.count_combo.setCurrentIndex(index)
+
+    def resample(self) -> None:
+        self.seed = int(np.random.default_rng().integers(2**31 - 1))
+        self.refresh()
+
+    def _model_changed(self) -> None:
+        for button in self.label_group.buttons():
+            self.label_group.removeButton(button)
+            button.deleteLater()
+        model = self.session.model
+        classes = model.config.num_classes if model is not None else len(self.session.class_names)
+        names = self.session.class_names
+        conditional = self.is_conditional
+        for label in range(classes):
+            button = QPushButton(names[label] if label < len(names) else str(label))
+            button.setCheckable(True)
+            button.setMinimumWidth(28)
+            button.setEnabled(conditional)
+            button.setToolTip(f"Generate class {button.text()}" if conditional else NOT_CONDITIONAL_TIP)
+            self.label_group.addButton(button, label)
+            self.picker_layout.addWidget(button, label // PICKER_COLUMNS, label % PICKER_COLUMNS)
+        self.picker_box.setToolTip("" if conditional else NOT_CONDITIONAL_TIP)
+        self.picker_box.setEnabled(conditional)
+        if conditional and self.label_group.buttons():
+            self.label_group.button(0).setChecked(True)
+        self.style_title.setVisible(conditional)
+        self.style_view.setVisible(conditional)
+        self.resample_button.setEnabled(model is not None)
+        self.refresh()
+
+    def _label_toggled(self, label: int, checked: bool) -> None:
+        if checked:
+            self.refresh()
+            self.labelChanged.emit(label)
+
+    def refresh(self) -> None:
+        """Decode the grid (and the style row for a CVAE) for the current class, count and seed."""
+        model = self.session.model
+        self.samples = self.styles = None
+        if model is None:
+            self.note.setText("")
+            self.grid_view.set_tiles(None)
+            self.style_view.set_tiles(None)
+            return
+        label = self.current_label if self.is_conditional else None
+        try:
+            self.samples = generate(model, self.count, label, seed=self.seed)
+            if self.is_conditional:
+                first_z = sample_prior(model.config.latent_dim, self.count, self.seed)[0]
+                self.styles = style_across_classes(model, first_z)
+        except LatentMorphError as exc:
+            self.statusMessage.emit(f"Generate: {exc}")
+            return
+        if self.samples.ndim != 3:
+            self.note.setText("Colour samples are not shown here.")
+            return
+        self.grid_view.set_tiles(self.samples, math.ceil(math.sqrt(self.count)))
+        if self.styles is not None:
+            self.style_view.set_tiles(self.styles, len(self.styles))
+        if self.is_conditional:
+            names = self.session.class_names
+            name = names[label] if label < len(names) else str(label)
+            self.note.setText(f"{self.count} samples of class “{name}” from the prior, seed {self.seed}.")
+        else:
+            self.note.setText(f"{self.count} samples from the prior, seed {self.seed}. {NOT_CONDITIONAL_TIP}.")

@@ -1,0 +1,319 @@
+"""Morph between two picked places: decode every frame once, then play from the cache."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from core.errors import ConfigError, LatentMorphError
+from core.latent import EASINGS, MAX_FRAMES, check_frames, decode, interpolate
+from gui.image_utils import TiledImageView
+from gui.latent_view import LatentPick
+from gui.session import ModelSession
+
+DEFAULT_FRAMES = 24
+DEFAULT_FPS = 12
+MAX_PLAYBACK_FPS = 60
+MIN_FILMSTRIP_COLUMNS = 12  # long morphs wrap onto about a quarter as many rows as columns
+PATH_LABELS = {"linear": "Straight line (lerp)", "slerp": "Spherical (slerp)"}
+
+
+def filmstrip_columns(frames: int) -> int:
+    return max(MIN_FILMSTRIP_COLUMNS, math.ceil(math.sqrt(frames * 4)))
+
+
+class MorphPanel(QWidget):
+    """Endpoints in, frames out. ``pathChanged`` carries the frame latents (T, latent) or None."""
+
+    pathChanged = Signal(object)
+    frameChanged = Signal(int)
+    statusMessage = Signal(str)
+
+    def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.endpoints: list[LatentPick] = []
+        self.frames: np.ndarray | None = None  # (T, H, W) decoded once per selection or setting change
+        self.latents: np.ndarray | None = None  # (T, latent)
+        self.current = 0
+        self._direction = 1
+        self._label = 0
+
+        self.selection_note = QLabel("Click a digit or an empty place in the latent view, then a second one.")
+        self.selection_note.setWordWrap(True)
+        self.condition_note = QLabel()
+        self.condition_note.setWordWrap(True)
+        self.frame_view = TiledImageView(min_size=QSize(140, 140))
+        self.frame_view.set_placeholder("No morph yet")
+        self.play_button = QPushButton("Play")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Play or pause (Space)")
+        self.t_slider = QSlider(Qt.Orientation.Horizontal)
+        self.t_slider.setRange(0, DEFAULT_FRAMES - 1)
+        self.frame_note = QLabel("–")
+        self.frame_note.setMinimumWidth(110)
+        self.frames_spin = QSpinBox()
+        self.frames_spin.setRange(2, MAX_FRAMES)
+        self.frames_spin.setValue(DEFAULT_FRAMES)
+        self.fps_spin = QSpinBox()
+        self.fps_spin.setRange(1, MAX_PLAYBACK_FPS)
+        self.fps_spin.setValue(DEFAULT_FPS)
+        self.fps_spin.setSuffix(" fps")
+        self.path_combo = QComboBox()
+        for key, text in PATH_LABELS.items():
+            self.path_combo.addItem(text, key)
+        self.easing_combo = QComboBox()
+        for easing in EASINGS:
+            self.easing_combo.addItem(easing, easing)
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("Loop", "loop")
+        self.mode_combo.addItem("Bounce", "bounce")
+        self.filmstrip = TiledImageView(min_size=QSize(120, 40))
+        self.filmstrip.setToolTip("Every frame of the morph; click one to jump to it")
+        self.filmstrip.setMaximumHeight(160)
+
+        transport = QHBoxLayout()
+        transport.addWidget(self.play_button)
+        transport.addWidget(self.t_slider, 1)
+        transport.addWidget(self.frame_note)
+        form = QFormLayout()
+        form.addRow("Frames", self.frames_spin)
+        form.addRow("Speed", self.fps_spin)
+        form.addRow("Path", self.path_combo)
+        form.addRow("Easing", self.easing_combo)
+        form.addRow("Playback", self.mode_combo)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.selection_note)
+        layout.addWidget(self.condition_note)
+        layout.addWidget(self.frame_view, 3)
+        layout.addLayout(transport)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("Filmstrip"))
+        layout.addWidget(self.filmstrip, 1)
+
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self._redecode_timer = QTimer(self, singleShot=True, interval=200)  # epochs: re-decode once they settle
+        self._redecode_timer.timeout.connect(self.rebuild)
+        self.play_button.toggled.connect(self._set_playing)
+        self.t_slider.valueChanged.connect(self.show_frame)
+        self.filmstrip.tileClicked.connect(self.t_slider.setValue)
+        self.fps_spin.valueChanged.connect(self._fps_changed)
+        for combo in (self.path_combo, self.easing_combo):
+            combo.currentIndexChanged.connect(self.rebuild)
+        self.frames_spin.valueChanged.connect(self.rebuild)
+        session.modelChanged.connect(self._model_changed)
+        session.weightsChanged.connect(self._redecode_timer.start)
+        session.pointsChanged.connect(self._points_changed)
+        self._model_changed()
+
+    # --- settings -----------------------------------------------------------------------------
+
+    @property
+    def frame_count(self) -> int:
+        return self.frames_spin.value()
+
+    @property
+    def path_kind(self) -> str:
+        return self.path_combo.currentData()
+
+    @property
+    def easing(self) -> str:
+        return self.easing_combo.currentData()
+
+    @property
+    def bounce(self) -> bool:
+        return self.mode_combo.currentData() == "bounce"
+
+    @property
+    def fps(self) -> int:
+        return self.fps_spin.value()
+
+    @property
+    def is_playing(self) -> bool:
+        return self.timer.isActive()
+
+    def set_frame_count(self, frames: int) -> bool:
+        """Programmatic frame count; refused with a status message when out of range."""
+        try:
+            check_frames(frames)
+        except ConfigError as exc:
+            self.statusMessage.emit(f"Frames {exc.args[0].split(': ', 1)[1]}")
+            return False
+        self.frames_spin.setValue(int(frames))
+        return True
+
+    def set_label(self, label: int) -> None:
+        """The class a CVAE decodes the morph under (chosen in the Generate panel)."""
+        if label != self._label:
+            self._label = label
+            self._update_condition_note()
+            self.rebuild()
+
+    def _update_condition_note(self) -> None:
+        model = self.session.model
+        if model is None or not model.config.is_conditional:
+            self.condition_note.hide()
+            return
+        names = self.session.class_names
+        name = names[self._label] if self._label < len(names) else str(self._label)
+        self.condition_note.setText(f"CVAE: every frame is decoded as class “{name}”, the class chosen in Generate. "
+                                    "The path morphs the style.")
+        self.condition_note.show()
+
+    # --- selection ----------------------------------------------------------------------------
+
+    def add_endpoint(self, pick: LatentPick) -> bool:
+        """First click starts a pair, second completes it, a third starts a new pair."""
+        if len(self.endpoints) == 2:
+            self.clear()
+        if self.endpoints and self._same_place(self.endpoints[0], pick):
+            self.statusMessage.emit("That is the first point again: pick a different second point")
+            return False
+        self.endpoints.append(pick)
+        if len(self.endpoints) == 1:
+            self.statusMessage.emit(f"Start: {self._describe(pick)}. Now pick the second point.")
+        else:
+            self.statusMessage.emit(f"Morphing from {self._describe(self.endpoints[0])} to {self._describe(pick)}")
+        self.rebuild()
+        return True
+
+    def set_endpoints(self, first: LatentPick, second: LatentPick) -> bool:
+        self.clear()
+        return self.add_endpoint(first) and self.add_endpoint(second)
+
+    @staticmethod
+    def _same_place(a: LatentPick, b: LatentPick) -> bool:
+        if a.index is not None or b.index is not None:
+            return a.index == b.index
+        return bool(np.allclose(a.latent, b.latent))
+
+    def _describe(self, pick: LatentPick) -> str:
+        if pick.index is not None:
+            names = self.session.class_names
+            name = names[pick.label] if pick.label is not None and pick.label < len(names) else str(pick.label)
+            return f"digit {name} (#{pick.index})"
+        return f"the place ({pick.plane[0]:.2f}, {pick.plane[1]:.2f})"
+
+    def clear(self) -> None:
+        self.play_button.setChecked(False)
+        self.endpoints = []
+        self.rebuild()
+
+    def _model_changed(self) -> None:
+        self.endpoints = []
+        self.play_button.setChecked(False)
+        self._update_condition_note()
+        self.rebuild()
+
+    def _points_changed(self) -> None:
+        """Digits picked by index follow their new codes after an epoch; places stay put."""
+        points = self.session.points
+        if points is None or not self.endpoints:
+            return
+        moved = []
+        for pick in self.endpoints:
+            if pick.index is None:
+                moved.append(pick)
+            elif pick.index < len(points.latents):
+                moved.append(LatentPick(points.plane[pick.index].copy(), points.latents[pick.index].copy(),
+                                        pick.index, int(points.labels[pick.index])))
+        self.endpoints = moved
+        self.rebuild()
+
+    # --- frames -------------------------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        """Interpolate and decode all frames for the current endpoints and settings."""
+        model = self.session.model
+        self.frames = self.latents = None
+        if model is not None and len(self.endpoints) == 2:
+            try:
+                self.latents = interpolate(self.endpoints[0].latent, self.endpoints[1].latent, self.frame_count,
+                                           self.path_kind, self.easing)
+                label = self._label if model.config.is_conditional else None
+                self.frames = decode(model, self.latents, label)
+            except LatentMorphError as exc:
+                self.statusMessage.emit(f"Morph: {exc}")
+                self.frames = self.latents = None
+        self._update_selection_note()
+        self.play_button.setEnabled(self.frames is not None)
+        if self.frames is None:
+            self.play_button.setChecked(False)
+            self.frame_view.set_image(None)
+            self.filmstrip.set_tiles(None)
+            self.frame_note.setText("–")
+        else:
+            self.filmstrip.set_tiles(self.frames, filmstrip_columns(len(self.frames)))
+            self.t_slider.blockSignals(True)
+            self.t_slider.setRange(0, len(self.frames) - 1)
+            self.t_slider.blockSignals(False)
+        self.pathChanged.emit(self.latents)
+        if self.frames is not None:
+            self.show_frame(min(self.current, len(self.frames) - 1))
+
+    def _update_selection_note(self) -> None:
+        if not self.endpoints:
+            self.selection_note.setText("Click a digit or an empty place in the latent view, then a second one. "
+                                        "Esc clears.")
+        elif len(self.endpoints) == 1:
+            self.selection_note.setText(f"From {self._describe(self.endpoints[0])} to … (click a second point)")
+        else:
+            self.selection_note.setText(f"From {self._describe(self.endpoints[0])} "
+                                        f"to {self._describe(self.endpoints[1])}")
+
+    def show_frame(self, index: int) -> None:
+        if self.frames is None:
+            return
+        index = int(np.clip(index, 0, len(self.frames) - 1))
+        self.current = index
+        self.frame_view.set_image(self.frames[index])
+        self.filmstrip.set_highlight(index)
+        if self.t_slider.value() != index:
+            self.t_slider.blockSignals(True)
+            self.t_slider.setValue(index)
+            self.t_slider.blockSignals(False)
+        t = index / (len(self.frames) - 1)
+        self.frame_note.setText(f"{index + 1} / {len(self.frames)}   t = {t:.2f}")
+        self.frameChanged.emit(index)
+
+    # --- playback -----------------------------------------------------------------------------
+
+    def play_pause(self) -> None:
+        if self.frames is None:
+            self.statusMessage.emit("Pick two points in the latent view to morph between them")
+            return
+        self.play_button.setChecked(not self.play_button.isChecked())
+
+    def _set_playing(self, playing: bool) -> None:
+        if playing and self.frames is not None:
+            self._direction = 1
+            self.timer.start(round(1000 / self.fps))
+            self.play_button.setText("Pause")
+        else:
+            self.timer.stop()
+            self.play_button.setText("Play")
+
+    def _fps_changed(self, fps: int) -> None:
+        if self.timer.isActive():
+            self.timer.setInterval(round(1000 / fps))
+
+    def _tick(self) -> None:
+        if self.frames is None:
+            self.play_button.setChecked(False)
+            return
+        if not self.frame_view.ready:
+            return  # the last frame is not on screen yet: drop this tick rather than queue it
+        last = len(self.frames) - 1
+        following = self.current + self._direction
+        if self.bounce:
+            if following > last or following < 0:
+                self._direction = -self._direction
+                following = self.current + self._direction
+        elif following > last:
+            following = 0
+        self.show_frame(following)
