@@ -61,12 +61,18 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise LatentMorphError(f"cannot write {target}: {folder} is a file, not a folder")
     if not folder.is_dir():
         raise LatentMorphError(f"cannot write {target}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise LatentMorphError(f"cannot write {target}: the folder {folder} is read-only")
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part" + target.suffix, dir=folder)
-    os.close(fd)
+    try:  # some folders refuse new files although os.access allows them (/proc, network shares)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part" + target.suffix, dir=folder)
+        os.close(fd)
+    except OSError as exc:
+        raise LatentMorphError(f"cannot write {target}: the folder {folder} does not accept new files "
+                               f"({_describe_os_error(exc)})") from exc
     temp = Path(temp_name)
     try:
         yield temp
