@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,8 +120,20 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
         "optimizer_param_groups": json.dumps(optimizer_groups) if optimizer_groups is not None else "",
     }
     with atomic_output(path) as temp:
-        save_file(tensors, str(temp), metadata=metadata)
+        try:
+            save_file(tensors, str(temp), metadata=metadata)
+        except OSError:
+            raise
+        except Exception as exc:  # safetensors wraps I/O errors (a full disk) in its own error type
+            raise _as_os_error(exc) from exc
     return Path(path)
+
+
+def _as_os_error(exc: Exception) -> OSError:
+    """SafetensorError('... I/O error: No space left on device (os error 28)') -> OSError(28, ...)."""
+    match = re.search(r"\(os error (\d+)\)", str(exc))
+    code = int(match.group(1)) if match else errno.EIO
+    return OSError(code, os.strerror(code) if match else _short(exc))
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
