@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from core.config import DEFAULT_VAL_FRACTION
 from core.errors import DatasetError
 
 SAMPLE_FILE = Path(__file__).resolve().parent.parent / "resources" / "mnist_sample.npz"
@@ -66,7 +67,7 @@ def default_data_dir() -> Path:
     return base / "latent-morph" / "datasets"
 
 
-def load_dataset(name: str, data_dir: str | os.PathLike | None = None, val_fraction: float = 0.1,
+def load_dataset(name: str, data_dir: str | os.PathLike | None = None, val_fraction: float = DEFAULT_VAL_FRACTION,
                  seed: int = 0, download: bool = True) -> DatasetSplits:
     """Load a dataset by name; the validation split is cut from training with ``seed``."""
     if name.startswith("folder:"):

@@ -32,7 +32,7 @@ def test_validation_split_is_seeded_and_disjoint():
 @pytest.mark.skipif(not os.environ.get("LATENT_MORPH_DATA"), reason="needs full MNIST (LATENT_MORPH_DATA)")
 def test_full_mnist_loads_from_the_data_dir_without_network():
     data = load_dataset("mnist", os.environ["LATENT_MORPH_DATA"], download=False)
-    assert len(data.train_x) == 54_000 and len(data.val_x) == 6_000 and len(data.test_x) == 10_000
+    assert len(data.train_x) == 55_000 and len(data.val_x) == 5_000 and len(data.test_x) == 10_000
     assert data.test_y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
 
 
