@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
                                QMessageBox, QProgressDialog, QPushButton, QSpinBox, QWidget)
 
@@ -177,18 +177,48 @@ class ExportRunner(QObject):
 
 
 def write_scene(item, path: Path) -> None:
+    """Render a pyqtgraph item (and what lies over it) to PNG or SVG, atomically."""
     import pyqtgraph.exporters as exporters
 
     suffix = path.suffix.lower()
     if suffix not in (".png", ".svg"):
         raise ExportError(f"{path.name}: choose a .png or .svg file name")
-    exporter = exporters.ImageExporter(item) if suffix == ".png" else exporters.SVGExporter(item)
     try:
         with atomic_output(path) as temp:
-            exporter.export(str(temp))
+            if suffix == ".png":
+                exporters.ImageExporter(item).export(str(temp))
+            else:
+                _write_svg(item, temp)
             if temp.stat().st_size == 0:
                 raise ExportError(f"could not render the latent view to {path.name}")
     except ExportError:
         raise
     except LatentMorphError as exc:
         raise ExportError(str(exc)) from exc
+
+
+def _write_svg(item, target: Path) -> None:
+    # Not pyqtgraph's SVGExporter: its coordinate rewriting fails on the "Z" (close path)
+    # commands that recent Qt writes. QSvgGenerator paints the scene as is.
+    import pyqtgraph.exporters as exporters
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    source = item.sceneBoundingRect()
+    size = source.size().toSize()
+    bounds = QRectF(0, 0, size.width(), size.height())
+    generator = QSvgGenerator()
+    generator.setFileName(str(target))
+    generator.setSize(size)
+    generator.setViewBox(bounds)
+    generator.setTitle("Latent Morph: latent view")
+    # borrowed only for its export mode, which makes scatters draw vector symbols, not stamped pixmaps
+    export_mode = exporters.ImageExporter(item)
+    painter = QPainter(generator)
+    try:
+        painter.fillRect(bounds, Qt.GlobalColor.white)
+        export_mode.setExportMode(True, {"antialias": True, "background": Qt.GlobalColor.white, "painter": painter})
+        item.scene().render(painter, bounds, source)
+    finally:
+        export_mode.setExportMode(False)
+        painter.end()

@@ -1,0 +1,71 @@
+"""Generate: the CVAE class picker conditions the decoder; grid size; style row; plain VAEs."""
+
+import numpy as np
+import pytest
+
+from gui.generate_panel import NOT_CONDITIONAL_TIP
+
+
+@pytest.fixture
+def decoder_labels(cvae_session, monkeypatch):
+    """The class labels that reach the CVAE's decoder, one list per decode call."""
+    model, seen = cvae_session.model, []
+    original = model.decode
+
+    def spy(z, labels=None):
+        seen.append(labels.tolist())
+        return original(z, labels)
+
+    monkeypatch.setattr(model, "decode", spy)
+    return seen
+
+
+def test_choosing_a_class_conditions_the_decoder_on_it(cvae_workspace, decoder_labels):
+    panel = cvae_workspace.generate_panel
+    decoder_labels.clear()
+    with_signal = []
+    panel.labelChanged.connect(with_signal.append)
+    panel.label_group.button(3).click()
+    assert panel.current_label == 3 and with_signal == [3]
+    grid_call = next(call for call in decoder_labels if len(call) == panel.count)
+    assert set(grid_call) == {3}
+
+
+def test_the_grid_has_the_requested_number_of_samples(cvae_workspace):
+    panel = cvae_workspace.generate_panel
+    for count in (36, 64, 16):
+        panel.set_count(count)
+        assert panel.samples.shape == (count, 28, 28)
+        assert panel.grid_view.count == count
+
+
+def test_same_style_row_decodes_one_z_under_every_class(cvae_workspace, decoder_labels):
+    panel = cvae_workspace.generate_panel
+    decoder_labels.clear()
+    panel.resample()
+    assert decoder_labels[-1] == list(range(10))
+    assert panel.styles.shape == (10, 28, 28) and panel.style_view.count == 10
+    assert not panel.style_view.isHidden()
+
+
+def test_resample_draws_new_digits(cvae_workspace):
+    panel = cvae_workspace.generate_panel
+    before = panel.samples.copy()
+    panel.resample()
+    assert not np.allclose(before, panel.samples)
+
+
+def test_class_buttons_are_named_by_the_sessions_class_names(cvae_workspace, cvae_session):
+    texts = [button.text() for button in cvae_workspace.generate_panel.label_group.buttons()]
+    assert texts == list(cvae_session.class_names)
+
+
+def test_a_plain_vae_disables_the_picker_and_says_why(workspace):
+    panel = workspace.generate_panel
+    buttons = panel.label_group.buttons()
+    assert buttons and not any(button.isEnabled() for button in buttons)
+    assert all(button.toolTip() == NOT_CONDITIONAL_TIP for button in buttons)
+    assert "not conditional" in panel.picker_box.toolTip()
+    assert panel.samples.shape == (panel.count, 28, 28)
+    assert panel.style_view.isHidden()
+    assert workspace.morph_panel.condition_note.isHidden()

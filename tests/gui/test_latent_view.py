@@ -1,0 +1,110 @@
+"""The latent scatter: one point per digit in its class colour, hover previews, picking, manifold."""
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from core.config import ModelConfig
+from core.models import build_model
+from gui.latent_view import MANIFOLD_GRID, class_colour
+from gui.session import encode_points
+
+
+def test_scatter_has_one_point_per_digit_in_its_class_colour(workspace, vae_session):
+    view, points = workspace.latent_view, vae_session.points
+    shown = 0
+    for label, item in view._class_items.items():
+        expected = points.plane[points.labels == label]
+        xs, ys = item.getData()
+        np.testing.assert_allclose(np.column_stack([xs, ys]), expected)
+        assert item.opts["brush"].color() == class_colour(label)
+        assert item.opts["pxMode"] and item.opts["size"] > 0
+        shown += len(xs)
+    assert shown == len(points.plane) == 300
+    names = [label.text for _, label in view.legend.items]
+    assert names == list(vae_session.class_names)
+
+
+def test_new_points_reuse_the_items_and_keep_a_zoomed_view(workspace, vae_session, tiny_data):
+    view = workspace.latent_view
+    items = dict(view._class_items)
+    view.view_box.setRange(xRange=(-0.5, 0.5), yRange=(-0.5, 0.5), padding=0)  # the user zoomed
+    zoomed = view.view_box.viewRange()
+    vae_session.set_points(encode_points(vae_session.model, tiny_data, limit=200))
+    assert view._class_items == items
+    assert sum(len(item.getData()[0]) for item in items.values()) == 200
+    np.testing.assert_allclose(view.view_box.viewRange(), zoomed)
+
+
+def test_hovering_a_digit_shows_its_image_and_class(qtbot, workspace, vae_session):
+    view, points = workspace.latent_view, vae_session.points
+    index = next(i for i in range(len(points.plane)) if view.nearest_point(points.plane[i]) == i)
+    QTest.mouseMove(view.plot.viewport(), view.viewport_pos(points.plane[index]))
+    qtbot.waitUntil(view.hover.isVisible, timeout=2000)
+    assert view.hover.caption.text().startswith(vae_session.class_names[points.labels[index]])
+    assert f"#{index}" in view.hover.caption.text()
+
+
+def test_nearest_point_is_measured_in_screen_pixels_and_skips_hidden_classes(workspace, vae_session):
+    view, points = workspace.latent_view, vae_session.points
+    index = next(i for i in range(len(points.plane)) if view.nearest_point(points.plane[i]) == i)
+    pixel_w, _ = view.view_box.viewPixelSize()
+    x, y = points.plane[index]
+    assert view.nearest_point((x + 5 * pixel_w, y)) is not None  # 5 px away snaps
+    assert view.nearest_point((x + 5 * pixel_w, y), max_pixels=4) != index
+    far = (points.plane[:, 0].max() + 1000 * pixel_w, y)
+    assert view.nearest_point(far) is None
+    view._class_items[int(points.labels[index])].setVisible(False)
+    assert view.nearest_point((x, y)) != index
+
+
+def test_a_click_on_an_empty_place_picks_that_latent(qtbot, workspace, vae_session):
+    view = workspace.latent_view
+    (x0, x1), (y0, y1) = view.view_box.viewRange()
+    corner = (x0 + 0.02 * (x1 - x0), y1 - 0.02 * (y1 - y0))
+    assert view.nearest_point(corner) is None
+    with qtbot.waitSignal(view.pointPicked) as picked:
+        QTest.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=view.viewport_pos(corner))
+    pick = picked.args[0]
+    assert pick.index is None
+    np.testing.assert_allclose(pick.plane, corner, atol=(x1 - x0) / 100)
+    np.testing.assert_allclose(pick.latent, pick.plane, atol=1e-6)  # identity projection for a 2-D latent
+
+
+def test_a_wider_latent_is_shown_as_a_pca_projection(workspace, vae_session, tiny_data):
+    config = ModelConfig(latent_dim=5, hidden=(32,))
+    vae_session.set_model(config, build_model(config, seed=0).state_dict())
+    vae_session.set_points(encode_points(vae_session.model, tiny_data))
+    view = workspace.latent_view
+    assert "PCA projection of 5-D latent" in view.projection_note.text()
+    assert "of variance" in view.projection_note.text()
+    pick = view.pick_at((123.0, -45.0))  # far from every digit
+    assert pick.index is None and pick.latent.shape == (5,)
+    np.testing.assert_allclose(vae_session.points.projection.to_plane(pick.latent[None])[0], (123.0, -45.0),
+                               rtol=1e-4)
+
+
+def test_the_manifold_is_decoded_over_the_visible_range_when_switched_on(qtbot, workspace):
+    view = workspace.latent_view
+    assert not view.manifold_item.isVisible()
+    view.manifold_box.setChecked(True)
+    image = view.manifold_item.image
+    assert view.manifold_item.isVisible()
+    assert image.shape == (MANIFOLD_GRID * 28, MANIFOLD_GRID * 28) and image.dtype == np.float32
+    assert image.flags["C_CONTIGUOUS"] and view.manifold_item.levels is not None
+    (x0, x1), _ = view.view_box.viewRange()
+    rect = view.manifold_item.mapRectToView(view.manifold_item.boundingRect())
+    assert rect.left() < x0 < x1 < rect.right()
+    view.manifold_box.setChecked(False)
+    assert not view.manifold_item.isVisible()
+
+
+def test_a_cvae_manifold_follows_the_generate_panels_class(qtbot, cvae_workspace, cvae_session, monkeypatch):
+    model, seen = cvae_session.model, []
+    original = model.decode
+    monkeypatch.setattr(model, "decode", lambda z, labels=None: seen.append(labels.unique().tolist()) or
+                        original(z, labels))
+    cvae_workspace.generate_panel.set_label(4)
+    seen.clear()
+    cvae_workspace.latent_view.manifold_box.setChecked(True)
+    assert seen == [[4]]
