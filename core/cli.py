@@ -159,8 +159,9 @@ def _is_out_of_memory(exc: BaseException) -> bool:
 class ProgressBar:
     """A one-line progress bar on stderr, redrawn at most 10 times a second."""
 
-    def __init__(self, stream=sys.stderr, enabled: bool = True) -> None:
-        self.stream, self.enabled, self._last = stream, enabled, 0.0
+    def __init__(self, stream=None, enabled: bool = True) -> None:
+        # sys.stderr looked up now, not at import: it may have been replaced since (tests, embedding)
+        self.stream, self.enabled, self._last = stream or sys.stderr, enabled, 0.0
 
     def update(self, fraction: float, text: str, force: bool = False) -> None:
         now = time.perf_counter()
