@@ -1,0 +1,77 @@
+"""Start the window: ``run_app(argv)``. With ``--screenshot`` it renders itself offscreen and exits."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ORGANIZATION = "Latent Morph"
+APPLICATION = "Latent Morph"
+SCREENSHOT_WAIT_MS = 60_000
+
+
+def _parse_pair(text: str) -> tuple[int, int]:
+    try:
+        first, second = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two test-set indices like 3,18, got {text!r}") from None
+    if first < 0 or second < 0:
+        raise argparse.ArgumentTypeError("indices must be 0 or more")
+    return first, second
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="latent-morph", description="Train VAEs on MNIST and explore their latent space.")
+    parser.add_argument("--checkpoint", metavar="FILE", help="open this model file at start")
+    parser.add_argument("--screenshot", metavar="PNG", help="render the window to this PNG and exit")
+    parser.add_argument("--morph", metavar="I,J", type=_parse_pair,
+                        help="select these two test-set digits as the morph endpoints (with --checkpoint)")
+    parser.add_argument("--data-dir", metavar="DIR", help="where MNIST, Fashion-MNIST and KMNIST are stored")
+    return parser
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "latent-morph"])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+
+    from gui.main_window import MainWindow  # torch and pyqtgraph load here, after the app exists
+
+    window = MainWindow(data_dir=args.data_dir, remember_settings=not args.screenshot)
+    window.show()
+    if args.checkpoint:
+        if window.open_model(args.checkpoint):
+            _wait_for_points(app, window)
+            if args.morph and hasattr(window.explore, "select_indices"):
+                window.explore.select_indices(*args.morph)
+        elif args.screenshot:
+            return 1
+    if args.screenshot:
+        for _ in range(3):  # let layouts and the plots' first redraw settle
+            app.processEvents()
+        window.loss_plot.redraw()
+        app.processEvents()
+        target = Path(args.screenshot)
+        if not window.grab().save(str(target)):
+            print(f"could not write the screenshot {target}", file=sys.stderr)
+            return 1
+        window.session.set_dirty(False)  # nothing to ask about when closing after a screenshot
+        window.close()
+        return 0
+    return app.exec()
+
+
+def _wait_for_points(app, window) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    window.modelDataSettled.connect(loop.quit)
+    QTimer.singleShot(SCREENSHOT_WAIT_MS, loop.quit)
+    if window.session.points is None and window.model_task is not None and window.model_task.is_running:
+        loop.exec()
+    app.processEvents()

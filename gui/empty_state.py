@@ -1,0 +1,42 @@
+"""What the centre of the window shows before there is a model: what to do, and one big button to do it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+
+class EmptyState(QWidget):
+    """What the centre shows before there is a model: what to do, and one big button to do it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("<h2>No model yet</h2>")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setMaximumWidth(460)
+        self.train_button = QPushButton("Train a VAE on the MNIST sample")
+        self.train_button.setMinimumHeight(48)
+        self.train_button.setStyleSheet("font-size: 15px; padding: 8px 22px;")
+        self.train_button.setToolTip("Trains a 2-D VAE on the 6,000 bundled digits (about a minute on a CPU)")
+        self.open_button = QPushButton("Open a saved model…")
+        self.open_button.setFlat(True)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for widget in (self.title, self.text, self.train_button, self.open_button):
+            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+        self.set_training(False)
+
+    def set_training(self, training: bool) -> None:
+        self.train_button.setVisible(not training)
+        self.open_button.setVisible(not training)
+        if training:
+            self.title.setText("<h2>Training…</h2>")
+            self.text.setText("The latent space appears here at the end of the first epoch; "
+                              "the loss curves below move with every step.")
+        else:
+            self.title.setText("<h2>No model yet</h2>")
+            self.text.setText("A variational autoencoder learns to squeeze each digit into a few numbers and back. "
+                              "Train one on the bundled MNIST sample and watch the digits gather into clusters, "
+                              "or open a saved model (Ctrl+O). The settings on the left shape the next run.")

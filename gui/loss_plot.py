@@ -1,0 +1,167 @@
+"""Live loss curves: total, reconstruction and KL per step, validation loss per epoch.
+
+Points go into growable numpy buffers as they arrive; a timer redraws at most ``REDRAW_HZ`` times a
+second, so a fast training loop never waits on the plot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from core.training import EpochReport, StepReport
+
+REDRAW_HZ = 10
+SERIES = (("loss", "Total loss", "#1f77b4"), ("recon", "Reconstruction", "#2ca02c"), ("kl", "KL", "#ff7f0e"))
+
+
+class GrowableSeries:
+    """x/y float64 buffers that double when full; ``view`` returns the filled part without copying."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._x = np.empty(capacity)
+        self._y = np.empty(capacity)
+        self.size = 0
+
+    def extend(self, xs, ys) -> None:
+        xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        needed = self.size + len(xs)
+        if needed > len(self._x):
+            capacity = max(needed, 2 * len(self._x))
+            self._x = np.resize(self._x, capacity)
+            self._y = np.resize(self._y, capacity)
+        self._x[self.size:needed] = xs
+        self._y[self.size:needed] = ys
+        self.size = needed
+
+    def clear(self) -> None:
+        self.size = 0
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._x[:self.size], self._y[:self.size]
+
+
+class LossPlot(QWidget):
+    """One plot, four curves, a legend and a log-scale toggle."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot_widget.setMinimumHeight(140)
+        plot = self.plot_widget.getPlotItem()
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setLabel("bottom", "optimiser step")
+        plot.setLabel("left", "nats per sample")
+        plot.setClipToView(True)
+        plot.setDownsampling(auto=True, mode="peak")
+        self.legend = plot.addLegend(offset=(-10, 10), labelTextColor="#333")
+        self.series = {key: GrowableSeries() for key, _, _ in SERIES}
+        self.curves = {key: plot.plot(name=name, pen=pg.mkPen(color, width=1.5)) for key, name, color in SERIES}
+        self.val_series = GrowableSeries(64)
+        self.val_curve = plot.plot(name="Validation (per epoch)", pen=pg.mkPen("#d62728", width=1.5,
+                                                                              style=pg.QtCore.Qt.PenStyle.DashLine),
+                                   symbol="o", symbolSize=7, symbolBrush="#d62728", symbolPen="w")
+        self.log_check = QCheckBox("Log scale")
+        self.log_check.setToolTip("Show the loss on a logarithmic axis: the early drop and the KL term stay visible")
+        self.log_check.toggled.connect(self.set_log_scale)
+        self.summary_label = QLabel("No training yet")
+        self.summary_label.setStyleSheet("color: #555;")
+
+        header = QHBoxLayout()
+        header.addWidget(self.summary_label, 1)
+        header.addWidget(self.log_check)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addWidget(self.plot_widget, 1)
+
+        self._stale = False
+        self.redraw_count = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000 // REDRAW_HZ)
+        self._timer.timeout.connect(self._redraw_if_stale)
+        self._timer.start()
+
+    @property
+    def point_count(self) -> int:
+        return self.series["loss"].size
+
+    @property
+    def validation_count(self) -> int:
+        return self.val_series.size
+
+    def set_log_scale(self, on: bool) -> None:
+        if self.log_check.isChecked() != on:
+            self.log_check.setChecked(on)
+            return
+        self.plot_widget.getPlotItem().setLogMode(y=on)
+
+    def clear(self) -> None:
+        for series in (*self.series.values(), self.val_series):
+            series.clear()
+        self.summary_label.setText("No training yet")
+        self._stale = True
+
+    def append_steps(self, reports: tuple[StepReport, ...] | list[StepReport]) -> None:
+        if not reports:
+            return
+        steps = [r.global_step for r in reports]
+        for key in self.series:
+            self.series[key].extend(steps, [getattr(r, key) for r in reports])
+        last = reports[-1]
+        self.summary_label.setText(f"step {last.global_step:,} · total {last.loss:.2f} · "
+                                   f"reconstruction {last.recon:.2f} · KL {last.kl:.2f}")
+        self._stale = True
+
+    def add_epoch(self, report: EpochReport) -> None:
+        if np.isfinite(report.val_loss):
+            self.val_series.extend([report.global_step], [report.val_loss])
+            self._stale = True
+
+    def load_history(self, history: dict | None) -> None:
+        """Show a saved history (the format of core.training.empty_history)."""
+        self.clear()
+        steps = (history or {}).get("steps") or {}
+        try:
+            xs = steps.get("step", [])
+            for key in self.series:
+                self.series[key].extend(xs, steps.get(key, []))
+            epochs = [e for e in (history or {}).get("epochs", []) if np.isfinite(e.get("val_loss", np.nan))]
+            self.val_series.extend([e["global_step"] for e in epochs], [e["val_loss"] for e in epochs])
+        except (TypeError, ValueError, KeyError, AttributeError):
+            self.clear()  # a history we cannot read is shown as no history, not as an error
+            return
+        if self.point_count:
+            self.summary_label.setText(f"{self.point_count:,} steps · final total {self.series['loss'].view()[1][-1]:.2f}")
+        self._stale = True
+
+    def _redraw_if_stale(self) -> None:
+        if self._stale:
+            self.redraw()
+
+    def redraw(self) -> None:
+        self._stale = False
+        self.redraw_count += 1
+        for key, curve in self.curves.items():
+            curve.setData(*self.series[key].view())
+        self.val_curve.setData(*self.val_series.view())
+
+
+def write_history_csv(history: dict, path) -> None:
+    """One row per reported step; val_loss is filled on the step where an epoch ended. Written atomically
+    (raises LatentMorphError when the file cannot be written)."""
+    import csv
+    import math
+
+    from core.files import atomic_output
+
+    steps = history.get("steps", {}) if isinstance(history, dict) else {}
+    val_at = {e.get("global_step"): e.get("val_loss") for e in history.get("epochs", [])} if steps else {}
+    with atomic_output(path) as temp, open(temp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["epoch", "step", "loss", "recon", "kl", "val_loss"])
+        for epoch, step, loss, recon, kl in zip(*(steps.get(k, []) for k in ("epoch", "step", "loss", "recon", "kl"))):
+            val = val_at.get(step)
+            writer.writerow([epoch + 1, step, loss, recon, kl, "" if val is None or not math.isfinite(val) else val])

@@ -1,0 +1,454 @@
+"""The main window: training panel on the left, loss curves below, the explore workspace in the centre.
+
+It wires views to the session and to the training worker; it owns no maths and no model state
+beyond what ``ModelSession`` holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QScrollArea, QStackedWidget, QStyle, QWidget)
+
+from core.config import ModelConfig, TrainConfig
+from core.errors import CheckpointError, LatentMorphError
+from gui.empty_state import EmptyState
+from gui.loss_plot import LossPlot, write_history_csv
+from gui.model_tasks import BackgroundTask, ModelData, load_model_data
+from gui.session import ModelSession
+from gui.training_panel import TrainingPanel
+from gui.training_controller import TrainingController
+from gui.window_settings import MAX_RECENT, restore_window_settings, save_window_settings
+
+APP_NAME = "Latent Morph"
+MODEL_FILTER = "Latent Morph models (*.safetensors);;All files (*)"
+STATUS_MS = 8000
+ABOUT_TEXT = (
+    "<h3>Latent Morph</h3><p>Train variational autoencoders on MNIST and explore what they learn: "
+    "watch the latent space take shape, morph one digit into another, generate new ones.</p>"
+    "<p><b>MNIST</b> database of handwritten digits: Yann LeCun, Corinna Cortes and "
+    "Christopher J. C. Burges, licensed under "
+    "<a href='https://creativecommons.org/licenses/by-sa/3.0/'>CC BY-SA 3.0</a>.</p>"
+    "<p>Built with PyTorch, PySide6 (Qt) and pyqtgraph.</p>")
+
+
+def _explore_class():
+    try:
+        from gui.explore import ExploreWorkspace
+    except ImportError:
+        return None
+    return ExploreWorkspace
+
+
+class MainWindow(QMainWindow):
+    """The app window. Public: ``start_training``, ``pause_training``, ``resume_training``, ``stop_training``,
+    ``open_model``, ``save_model``, ``save_model_as``, ``new_model``, ``export_history_csv``."""
+
+    trainingStarted = Signal()
+    trainingFinished = Signal(object)  # TrainingOutcome, or None when the run failed
+    modelDataSettled = Signal(bool)  # an opened model's points are shown (True) or could not be made (False)
+
+    def __init__(self, session: ModelSession | None = None, settings: QSettings | None = None,
+                 data_dir: str | None = None, remember_settings: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session or ModelSession(self)
+        self.settings = settings or QSettings()
+        self.data_dir = data_dir
+        self.dataset_limit: int | None = None  # a hook for quick runs: samples kept per split
+        self.remember_settings = remember_settings
+        self.model_task: BackgroundTask | None = None
+        self.recent_files: list[str] = []
+
+        self.training_panel = TrainingPanel()
+        self.loss_plot = LossPlot()
+        self.empty_state = EmptyState()
+        self.training = TrainingController(self.session, self.training_panel, self.loss_plot, self)
+        explore_class = _explore_class()
+        if explore_class is not None:
+            self.explore = explore_class(self.session, self)
+            self.explore.statusMessage.connect(self.show_status)
+        else:
+            self.explore = QLabel("The explore workspace is not available in this build.")
+            self.explore.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.center = QStackedWidget()
+        self.center.addWidget(self.empty_state)
+        self.center.addWidget(self.explore)
+        self.setCentralWidget(self.center)
+        self._build_docks()
+        self._build_actions()
+        self._build_menus_and_toolbar()
+        self._connect()
+        self.statusBar().showMessage("Ready")
+        self.resize(1280, 820)
+        self._restore_settings()
+        self._update_title()
+        self._update_actions()
+
+    # ----- construction -----
+    def _build_docks(self) -> None:
+        scroll = QScrollArea()
+        scroll.setWidget(self.training_panel)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.training_panel.sizeHint().width() + 24)
+        self.training_dock = QDockWidget("Training", self)
+        self.training_dock.setObjectName("trainingDock")
+        self.training_dock.setWidget(scroll)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.training_dock)
+        self.loss_dock = QDockWidget("Loss", self)
+        self.loss_dock.setObjectName("lossDock")
+        self.loss_dock.setWidget(self.loss_plot)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.loss_dock)
+        self.resizeDocks([self.loss_dock], [230], Qt.Orientation.Vertical)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        SP = QStyle.StandardPixmap
+        self.new_action = self._action("&New", self.new_model, QKeySequence.StandardKey.New, "Close the model and start over")
+        self.open_action = self._action("&Open model…", self.open_model_dialog, QKeySequence.StandardKey.Open,
+                                        "Open a saved model file", SP.SP_DialogOpenButton)
+        self.save_action = self._action("&Save", self.save_model, QKeySequence.StandardKey.Save,
+                                        "Save the model", SP.SP_DialogSaveButton)
+        self.save_as_action = self._action("Save &As…", self.save_model_as, "Ctrl+Shift+S", "Save the model to a new file")
+        self.export_morph_action = self._action("Export &morph…", self._export_morph, "Ctrl+E",
+                                                "Save the morph between the two selected digits as GIF, MP4 or PNG")
+        self.export_scatter_action = self._action("Export &scatter…", self._export_scatter, None,
+                                                  "Save the latent scatter plot as an image")
+        self.export_csv_action = self._action("Export loss &history CSV…", self.export_history_csv_dialog, None,
+                                              "Save the loss of every step and epoch as a CSV table")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.train_action = self._action("&Train", self.training_panel.request_train, "Ctrl+Return",
+                                         "Train a new model with the settings on the left", SP.SP_MediaPlay)
+        self.pause_action = self._action("&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume training",
+                                         SP.SP_MediaPause)
+        self.stop_action = self._action("St&op", self.stop_training, "Ctrl+.", "Stop training, keep the model",
+                                        SP.SP_MediaStop)
+        self.play_action = self._action("Play / pause morph", self._play_pause_morph, Qt.Key.Key_Space,
+                                        "Play or pause the morph animation (Space)")
+        self.play_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)  # text fields still get Space
+        self.clear_action = self._action("Clear selection", self._clear_selection, Qt.Key.Key_Escape,
+                                         "Forget the selected morph endpoints (Esc)")
+        self.log_action = self._action("Log-scale loss", self.loss_plot.set_log_scale, None,
+                                       "Show the loss curves on a logarithmic axis")
+        self.log_action.setCheckable(True)
+        self.loss_plot.log_check.toggled.connect(self.log_action.setChecked)
+        self.about_action = self._action("&About Latent Morph", self.show_about)
+
+    def _build_menus_and_toolbar(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.new_action, self.open_action])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addActions([self.save_action, self.save_as_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.export_morph_action, self.export_scatter_action, self.export_csv_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        bar.addMenu("&Train").addActions([self.train_action, self.pause_action, self.stop_action])
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([self.training_dock.toggleViewAction(), self.loss_dock.toggleViewAction()])
+        view_menu.addSeparator()
+        view_menu.addActions([self.play_action, self.clear_action, self.log_action])
+        bar.addMenu("&Help").addAction(self.about_action)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addActions([self.open_action, self.save_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.train_action, self.pause_action, self.stop_action])
+        toolbar.addSeparator()
+        toolbar.addAction(self.export_morph_action)
+
+    def _connect(self) -> None:
+        panel = self.training_panel
+        panel.trainRequested.connect(self.start_training)
+        panel.pauseRequested.connect(self.pause_training)
+        panel.resumeRequested.connect(self.resume_training)
+        panel.stopRequested.connect(self.stop_training)
+        panel.validityChanged.connect(self._update_actions)
+        self.training.runStarted.connect(self._run_started)
+        self.training.runEnded.connect(self._run_ended)
+        self.training.outcomeApplied.connect(self._outcome_applied)
+        self.training.status.connect(self.show_status)
+        self.training.failed.connect(lambda message: self._show_error("Training failed", message))
+        self.training.diverged.connect(lambda message: QMessageBox.warning(self, "Training diverged", message))
+        self.empty_state.train_button.clicked.connect(self.train_defaults)
+        self.empty_state.open_button.clicked.connect(self.open_model_dialog)
+        self.session.modelChanged.connect(self._model_changed)
+        self.session.dirtyChanged.connect(self._update_title)
+        self.session.pathChanged.connect(self._update_title)
+
+    # ----- status, title, enabled state -----
+    @Slot(str)
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, STATUS_MS)
+
+    def _update_title(self, *_args) -> None:
+        self.setWindowTitle(f"{self.session.display_name}[*] — {APP_NAME}")
+        self.setWindowModified(self.session.dirty)
+
+    def _update_actions(self, *_args) -> None:
+        training = self.is_training
+        has_model = self.session.has_model
+        self.train_action.setEnabled(not training and self.training_panel.is_valid)
+        self.pause_action.setEnabled(training)
+        self.pause_action.setText("&Resume" if self.training.paused else "&Pause")
+        self.stop_action.setEnabled(training)
+        for action in (self.save_action, self.save_as_action, self.export_morph_action, self.export_scatter_action):
+            action.setEnabled(has_model)
+        self.export_csv_action.setEnabled(bool(self.session.history.get("steps", {}).get("step")) if
+                                          isinstance(self.session.history, dict) else False)
+        self.new_action.setEnabled(not training)
+        self.open_action.setEnabled(not training)
+        self.empty_state.train_button.setEnabled(not training)
+
+    def _model_changed(self) -> None:
+        self.center.setCurrentWidget(self.explore if self.session.has_model else self.empty_state)
+        self._update_title()
+        self._update_actions()
+
+    @property
+    def is_training(self) -> bool:
+        return self.training.is_running
+
+    @property
+    def training_run(self):
+        """The run in progress (its ``thread`` and ``worker``), or None."""
+        return self.training.run
+
+    # ----- training -----
+    def train_defaults(self) -> None:
+        """The empty state's button: a 2-D VAE on the offline sample, whatever the form says."""
+        self.start_training(ModelConfig(), TrainConfig(dataset="mnist-sample", epochs=10, batch_size=128))
+
+    @Slot(object, object)
+    def start_training(self, model_config: ModelConfig, train_config: TrainConfig) -> None:
+        if self.is_training or not self._confirm_discard():
+            return
+        self.training.data_dir = self.data_dir
+        self.training.dataset_limit = self.dataset_limit
+        self.training.start(model_config, train_config)
+
+    def toggle_pause(self) -> None:
+        (self.resume_training if self.training.paused else self.pause_training)()
+
+    def pause_training(self) -> None:
+        self.training.pause()
+        self._update_actions()
+
+    def resume_training(self) -> None:
+        self.training.resume()
+        self._update_actions()
+
+    def stop_training(self) -> None:
+        self.training.stop()
+
+    def _run_started(self) -> None:
+        self.empty_state.set_training(True)
+        self._update_actions()
+        self.trainingStarted.emit()
+
+    def _run_ended(self) -> None:
+        self.empty_state.set_training(False)
+        self._update_actions()
+
+    def _outcome_applied(self, outcome) -> None:
+        self._update_actions()
+        self.trainingFinished.emit(outcome)
+
+    # ----- files -----
+    def _confirm_discard(self) -> bool:
+        """Ask before an unsaved model is replaced or closed; True means go ahead."""
+        if not (self.session.has_model and self.session.dirty):
+            return True
+        answer = QMessageBox.question(
+            self, APP_NAME, f"The model “{self.session.display_name}” has unsaved changes. Save it first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_model()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _show_error(self, title: str, text: str) -> None:
+        QMessageBox.critical(self, title, text)
+
+    def new_model(self) -> None:
+        if self.is_training or not self._confirm_discard():
+            return
+        self.session.clear()
+        self.loss_plot.clear()
+        self.show_status("New: train a model or open one")
+
+    def open_model_dialog(self) -> None:
+        start = str(Path(self.recent_files[0]).parent) if self.recent_files else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, MODEL_FILTER)
+        if path:
+            self.open_model(path)
+
+    def open_model(self, path: str | Path) -> bool:
+        """Open a model file; on error show why and leave the current model as it was."""
+        if self.is_training or not self._confirm_discard():
+            return False
+        try:
+            self.session.open(path)
+        except CheckpointError as exc:
+            self._show_error("Could not open the model", str(exc))
+            self._forget_recent(str(path))
+            return False
+        self._remember_recent(str(Path(path).resolve()))
+        self.loss_plot.load_history(self.session.history)
+        model = self.session.model
+        try:
+            self.training_panel.show_configs(model.config, self.session.train_config)
+        except (ValueError, LatentMorphError):
+            pass  # the form keeps its values; the model is open all the same
+        self.show_status(f"Opened {Path(path).name}; encoding its test digits…")
+        self._start_model_data_task()
+        self._update_actions()
+        return True
+
+    def _start_model_data_task(self) -> None:
+        cached = self.training.dataset
+        task = BackgroundTask(load_model_data(self.session.model, self.session.dataset_name, self.data_dir, cached), self)
+        task.succeeded.connect(self._on_model_data)
+        task.failed.connect(self._on_model_data_failed)
+        if self.model_task is not None:
+            self.model_task.succeeded.disconnect(self._on_model_data)  # late results of an older model are dropped
+            self.model_task.failed.disconnect(self._on_model_data_failed)
+            self.model_task.wait()
+        self.model_task = task
+        task.start()
+
+    @Slot(object)
+    def _on_model_data(self, result: ModelData) -> None:
+        self.session.set_data(result.data)
+        self.session.set_points(result.points)
+        self.show_status(result.note or f"{len(result.points.labels):,} test digits of {result.data.name} encoded")
+        self.modelDataSettled.emit(True)
+
+    @Slot(str)
+    def _on_model_data_failed(self, message: str) -> None:
+        self.show_status(f"The model is open, but its digits could not be shown: {message}")
+        self.modelDataSettled.emit(False)
+
+    def save_model(self) -> bool:
+        if not self.session.has_model:
+            return False
+        if self.session.path is None:
+            return self.save_model_as()
+        return self._save_to(self.session.path)
+
+    def save_model_as(self) -> bool:
+        if not self.session.has_model:
+            return False
+        suggested = str(self.session.path or Path.home() / "model.safetensors")
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", suggested, MODEL_FILTER)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".safetensors"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.session.save(path)
+        except LatentMorphError as exc:
+            self._show_error("Could not save the model", str(exc))
+            return False
+        self._remember_recent(str(path.resolve()))
+        self.show_status(f"Saved {path}")
+        return True
+
+    def export_history_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export loss history", "loss-history.csv", "CSV tables (*.csv)")
+        if path:
+            self.export_history_csv(path)
+
+    def export_history_csv(self, path: str | Path) -> bool:
+        try:
+            write_history_csv(self.session.history or {}, path)
+        except LatentMorphError as exc:
+            self._show_error("Could not export the loss history", str(exc))
+            return False
+        self.show_status(f"Loss history written to {path}")
+        return True
+
+    def _export_morph(self) -> None:
+        if hasattr(self.explore, "export_morph"):
+            self.explore.export_morph()
+
+    def _export_scatter(self) -> None:
+        if hasattr(self.explore, "export_scatter"):
+            self.explore.export_scatter()
+
+    def _play_pause_morph(self) -> None:
+        if hasattr(self.explore, "play_pause"):
+            self.explore.play_pause()
+
+    def _clear_selection(self) -> None:
+        if hasattr(self.explore, "clear_selection"):
+            self.explore.clear_selection()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Latent Morph", ABOUT_TEXT)
+
+    # ----- recent files and settings -----
+    def _remember_recent(self, path: str) -> None:
+        self.recent_files = [path] + [p for p in self.recent_files if p != path][:MAX_RECENT - 1]
+
+    def _forget_recent(self, path: str) -> None:
+        self.recent_files = [p for p in self.recent_files if Path(p) != Path(path).resolve()]
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_model(p))
+        if not self.recent_files:
+            self.recent_menu.addAction("No recent models").setEnabled(False)
+
+    def _restore_settings(self) -> None:
+        if not self.remember_settings:
+            return
+        self.recent_files, unreadable = restore_window_settings(self.settings, self, self.training_panel)
+        if unreadable:
+            message = f"Some saved settings could not be read ({', '.join(unreadable)}); using the defaults for those."
+            QTimer.singleShot(0, lambda: self.statusBar().showMessage(message, 15_000))
+
+    def save_settings(self) -> None:
+        if self.remember_settings:
+            save_window_settings(self.settings, self, self.training_panel, self.recent_files)
+
+    # ----- closing -----
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.is_training:
+            self.show_status("Stopping training…")
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                self.training.shutdown()  # returns once the thread has ended; the session keeps the weights
+            finally:
+                QApplication.restoreOverrideCursor()
+        if not self._confirm_discard():
+            event.ignore()
+            return
+        if self.model_task is not None:
+            self.model_task.wait()
+        self.save_settings()
+        event.accept()

@@ -1,0 +1,103 @@
+"""GUI-wide fixtures: settings kept in a temp folder, message boxes recorded instead of shown."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, qapp):
+    """Every GUI test reads and writes settings under its own temp folder, never the user's."""
+    qapp.setOrganizationName("Latent Morph Tests")
+    qapp.setApplicationName("Latent Morph Tests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    yield tmp_path / "settings"
+
+
+@pytest.fixture
+def message_boxes(monkeypatch):
+    """Record QMessageBox calls (kind, title, text) instead of opening modal dialogs.
+
+    ``message_boxes.answer`` is what ``question`` returns (Discard unless a test sets it)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    class Recorder(list):
+        answer = QMessageBox.StandardButton.Discard
+
+    calls = Recorder()
+
+    def record(kind):
+        def show(parent, title, text, *args, **kwargs):
+            calls.append((kind, title, text))
+            return calls.answer if kind == "question" else QMessageBox.StandardButton.Ok
+        return show
+
+    for kind in ("critical", "warning", "information", "question", "about"):
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(record(kind)))
+    return calls
+
+
+@pytest.fixture
+def main_window(qtbot, message_boxes):
+    """A shown MainWindow with settings in the temp folder; stopped and closed without prompts at the end."""
+    from gui.main_window import MainWindow
+
+    window = MainWindow(settings=QSettings())
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    if window.training_run is not None:
+        thread = window.training_run.thread
+        window.training.shutdown()
+        assert not thread.isRunning()
+    window.session.set_dirty(False)
+    window.close()
+
+
+# --- explore workspace fixtures (latent view, morph, generate, export) ---------------------------
+
+
+def _session_with_points(checkpoint, data):
+    from gui.session import ModelSession, encode_points
+
+    session = ModelSession()
+    session.open(checkpoint)
+    session.set_points(encode_points(session.model, data))
+    return session
+
+
+@pytest.fixture
+def vae_session(trained_vae_checkpoint, tiny_data, qapp):
+    """A ModelSession with the small trained 2-D VAE and tiny_data's 300 test digits encoded."""
+    return _session_with_points(trained_vae_checkpoint, tiny_data)
+
+
+@pytest.fixture
+def cvae_session(trained_cvae_checkpoint, tiny_data, qapp):
+    return _session_with_points(trained_cvae_checkpoint, tiny_data)
+
+
+def _shown_workspace(qtbot, session):
+    from gui.explore import ExploreWorkspace
+
+    workspace = ExploreWorkspace(session)
+    qtbot.addWidget(workspace)
+    workspace.resize(1100, 700)
+    workspace.show()
+    qtbot.waitExposed(workspace)
+    workspace.statuses = []
+    workspace.statusMessage.connect(workspace.statuses.append)
+    return workspace
+
+
+@pytest.fixture
+def workspace(qtbot, vae_session):
+    """A shown ExploreWorkspace over the trained VAE; ``workspace.statuses`` records status messages."""
+    yield _shown_workspace(qtbot, vae_session)
+
+
+@pytest.fixture
+def cvae_workspace(qtbot, cvae_session):
+    yield _shown_workspace(qtbot, cvae_session)

@@ -1,0 +1,129 @@
+"""Training through the window: a real (short) run on the MNIST sample, stop, pause, close, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from PySide6.QtCore import Qt
+
+RUN_TIMEOUT_MS = 60_000
+
+
+def set_form(panel, *, hidden="64", epochs=2, batch=256, latent=2, lr="0.002"):
+    panel.hidden_edit.setText(hidden)
+    panel.epochs_spin.setValue(epochs)
+    panel.batch_spin.setValue(batch)
+    panel.latent_spin.setValue(latent)
+    panel.lr_edit.setText(lr)
+    panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
+
+
+def start_long_run(qtbot, window):
+    """Start a run long enough to be interrupted, and wait until steps are arriving."""
+    set_form(window.training_panel, epochs=200, batch=32)
+    qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
+    assert window.is_training
+    qtbot.waitUntil(lambda: window.loss_plot.point_count > 0, timeout=RUN_TIMEOUT_MS)
+    return window.training_run.thread
+
+
+def test_short_run_trains_a_model_and_fills_the_views(qtbot, main_window, sample_data):
+    window, panel = main_window, main_window.training_panel
+    set_form(panel)
+    epochs_seen = []
+    window.training.panel.show_epoch = lambda report, original=panel.show_epoch: (epochs_seen.append(report.epoch),
+                                                                                   original(report))
+    with qtbot.waitSignal(window.trainingFinished, timeout=RUN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+        assert not panel.train_button.isEnabled() and panel.stop_button.isEnabled()
+        assert not panel.settings_box.isEnabled()
+    outcome = finished.args[0]
+    assert outcome is not None and outcome.status == "finished", outcome
+    qtbot.waitUntil(lambda: not window.is_training, timeout=5_000)
+    assert epochs_seen == [1, 2]
+    assert window.loss_plot.point_count == 2 * math.ceil(len(sample_data.train_x) / 256)
+    assert window.loss_plot.validation_count == 2
+    session = window.session
+    assert session.has_model and session.model.config.hidden == (64,)
+    assert session.points is not None and len(session.points.labels) == len(sample_data.test_x)
+    assert session.points.plane.shape == (len(sample_data.test_x), 2)
+    assert len(session.history["epochs"]) == 2
+    assert session.dirty and window.isWindowModified() and window.windowTitle().startswith("Untitled")
+    assert window.center.currentWidget() is window.explore
+    assert panel.train_button.isEnabled() and not panel.stop_button.isEnabled() and panel.settings_box.isEnabled()
+    window.loss_plot.redraw()
+    assert len(window.loss_plot.curves["loss"].getData()[0]) == window.loss_plot.point_count
+
+
+def test_stop_mid_training_ends_the_thread_and_keeps_a_usable_model(qtbot, main_window):
+    thread = start_long_run(qtbot, main_window)
+    with qtbot.waitSignal(main_window.training.runEnded, timeout=RUN_TIMEOUT_MS):
+        qtbot.mouseClick(main_window.training_panel.stop_button, Qt.MouseButton.LeftButton)
+    assert not thread.isRunning()
+    assert not main_window.is_training
+    session = main_window.session
+    assert session.has_model and session.points is not None
+    assert all(t.isfinite().all() for t in session.model.state_dict().values())
+    assert "stopped" in main_window.statusBar().currentMessage().lower()
+
+
+def test_pause_holds_training_and_resume_continues(qtbot, main_window):
+    start_long_run(qtbot, main_window)
+    panel = main_window.training_panel
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.pause_button.text() == "Resume"
+    qtbot.wait(300)  # steps already queued may still land
+    held = main_window.loss_plot.point_count
+    qtbot.wait(400)
+    assert main_window.loss_plot.point_count == held
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: main_window.loss_plot.point_count > held, timeout=RUN_TIMEOUT_MS)
+
+
+def test_closing_mid_training_waits_for_the_thread(qtbot, main_window, message_boxes):
+    thread = start_long_run(qtbot, main_window)
+    assert main_window.close()
+    assert not thread.isRunning()
+    assert main_window.session.has_model
+    assert [kind for kind, *_ in message_boxes] == ["question"]  # the unsaved model was asked about
+
+
+@pytest.mark.parametrize("field, value, label", [("latent", 0, "Latent dimensions"), ("lr", "abc", "Learning rate"),
+                                                 ("batch", 0, "Batch size"), ("hidden", "12,x", "Hidden widths")])
+def test_invalid_values_disable_train_and_say_why(qtbot, main_window, field, value, label):
+    panel = main_window.training_panel
+    assert panel.train_button.isEnabled() and main_window.train_action.isEnabled()
+    widget = {"latent": panel.latent_spin, "lr": panel.lr_edit, "batch": panel.batch_spin,
+              "hidden": panel.hidden_edit}[field]
+    widget.setValue(value) if field in ("latent", "batch") else widget.setText(value)
+    assert not panel.train_button.isEnabled()
+    assert not main_window.train_action.isEnabled()
+    assert panel.error_label.isVisible() and panel.error_label.text().startswith(label)
+    assert "d32f2f" in widget.styleSheet()
+    main_window.train_action.trigger()
+    assert not main_window.is_training
+
+
+def test_beta_field_is_only_editable_for_a_beta_vae(main_window):
+    panel = main_window.training_panel
+    assert not panel.beta_spin.isEnabled()
+    panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("beta-vae"))
+    assert panel.beta_spin.isEnabled() and panel.beta_spin.value() == 4.0
+    model_config, _ = panel.configs()
+    assert model_config.kind == "vae" and model_config.beta == 4.0
+    panel.beta_spin.setValue(5000)
+    assert not panel.train_button.isEnabled() and "β" in panel.error_label.text()
+
+
+def test_a_dataset_that_cannot_load_reports_and_the_app_keeps_running(qtbot, main_window, message_boxes, tmp_path):
+    panel = main_window.training_panel
+    set_form(panel)
+    panel.set_dataset(f"folder:{tmp_path / 'missing'}")
+    with qtbot.waitSignal(main_window.trainingFinished, timeout=RUN_TIMEOUT_MS) as finished:
+        panel.request_train()
+    assert finished.args[0] is None
+    qtbot.waitUntil(lambda: not main_window.is_training, timeout=5_000)
+    assert message_boxes and message_boxes[-1][0] == "critical" and "not a folder" in message_boxes[-1][2]
+    assert panel.train_button.isEnabled() and not main_window.session.has_model
