@@ -50,6 +50,7 @@ class MorphExportDialog(QDialog):
                  path: str | Path = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Export morph")
+        self.setMinimumWidth(460)
         self._frame_shape = frame_shape
         self.path_edit = QLineEdit(str(path))
         self.path_edit.setPlaceholderText("morph.gif, morph.mp4 or morph.png (a strip)")
@@ -211,6 +212,9 @@ def _write_svg(item, target: Path) -> None:
     generator.setFileName(str(target))
     generator.setSize(size)
     generator.setViewBox(bounds)
+    views = item.scene().views()
+    # the scene's items measure fonts and pixel sizes at the screen's resolution; the SVG must agree
+    generator.setResolution(views[0].logicalDpiX() if views else 96)
     generator.setTitle("Latent Morph: latent view")
     # borrowed only for its export mode, which makes scatters draw vector symbols, not stamped pixmaps
     export_mode = exporters.ImageExporter(item)

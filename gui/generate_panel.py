@@ -37,6 +37,8 @@ class GeneratePanel(QWidget):
         self.picker_layout = QGridLayout(self.picker_box)
         self.picker_layout.setContentsMargins(0, 0, 0, 0)
         self.picker_layout.setSpacing(2)
+        # the chosen class must read at a glance, whatever the platform style draws for "checked"
+        self.picker_box.setStyleSheet("QPushButton:checked { background: #1f77b4; color: white; font-weight: bold; }")
         self.label_group = QButtonGroup(self)
         self.label_group.setExclusive(True)
         self.count_combo = QComboBox()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -81,16 +81,18 @@ class HoverInset(QFrame):
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(2)
+        layout.setSpacing(4)
         layout.addWidget(self.image)
         layout.addWidget(self.caption)
         self.hide()
 
     def show_digit(self, image: np.ndarray, caption: str, colour: QColor, at: QPoint) -> None:
         qimage = to_qimage(image)
-        self.image.setPixmap(QPixmap.fromImage(qimage.scaled(qimage.width() * HOVER_SCALE, qimage.height() * HOVER_SCALE,
+        pixmap = QPixmap.fromImage(qimage.scaled(qimage.width() * HOVER_SCALE, qimage.height() * HOVER_SCALE,
                                                               Qt.AspectRatioMode.IgnoreAspectRatio,
-                                                              Qt.TransformationMode.FastTransformation)))
+                                                              Qt.TransformationMode.FastTransformation))
+        self.image.setPixmap(pixmap)
+        self.image.setFixedSize(pixmap.size())
         self.caption.setText(caption)
         self.setStyleSheet(f"HoverInset {{ border: 2px solid {colour.name()}; }}")
         self.adjustSize()
@@ -169,6 +171,7 @@ class LatentView(QWidget):
         self._manifold_timer.timeout.connect(self.update_manifold)
         self.manifold_box.toggled.connect(self._manifold_toggled)
         self.view_box.sigRangeChanged.connect(self._range_changed)
+        self.plot.viewport().installEventFilter(self)
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._mouse_moved)
         scene.sigMouseClicked.connect(self._mouse_clicked)
@@ -240,7 +243,10 @@ class LatentView(QWidget):
             self.projection_note.setText("")
             return
         dims = model.config.latent_dim
-        if points is not None and dims > 2:
+        projected = points is not None and dims > 2
+        self.plot.setLabel("bottom", "PC 1" if projected else "z₁")
+        self.plot.setLabel("left", "PC 2" if projected else "z₂")
+        if projected:
             first, second = points.projection.explained
             self.projection_note.setText(f"PCA projection of {dims}-D latent: {first:.0%} + {second:.0%} of variance. "
                                          "Empty places map back onto this plane through the mean.")
@@ -301,6 +307,11 @@ class LatentView(QWidget):
             self.statusMessage.emit("Nothing to pick yet: train or open a model first")
             return
         self.pointPicked.emit(pick)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self.hover.hide()
+        return super().eventFilter(watched, event)
 
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         points = self.session.points
