@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +37,8 @@ class ModelConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (channels, height, width)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
-        object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
+        object.__setattr__(self, "hidden", _whole_numbers("hidden", self.hidden, "512,256"))
+        object.__setattr__(self, "image_shape", _whole_numbers("image_shape", self.image_shape, "(1, 28, 28)"))
         self.validate()
 
     @property
@@ -170,7 +171,17 @@ def _int_range(name: str, value: Any, low: int, high: int) -> None:
         raise ConfigError(name, f"must be from {low} to {high}, got {value}")
 
 
+def _whole_numbers(name: str, value: Any, example: str) -> tuple[int, ...]:
+    """A list or tuple of whole numbers -> tuple; anything else (text, floats, null) -> ConfigError."""
+    if not isinstance(value, (list, tuple)) or any(
+            isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in value):
+        raise ConfigError(name, f"must be a list of whole numbers like {example}, got {value!r}")
+    return tuple(int(v) for v in value)
+
+
 def _float_range(name: str, value: Any, low: float, high: float, low_open: bool = False) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        value = float("inf")  # a huge integer (JSON allows them) is out of range, not an OverflowError
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(name, f"must be a number from {low:g} to {high:g}, got {value!r}")
     if not low <= value <= high:
