@@ -32,9 +32,10 @@ def reconstruction_loss(logits: Tensor, x: Tensor, kind: str) -> Tensor:
 def kl_per_dimension(mu: Tensor, logvar: Tensor) -> Tensor:
     """KL(q(z|x) || N(0, I)) for each latent dimension, shape (B, latent), in nats.
 
-    Closed form (Kingma & Welling 2014, appendix B): -1/2 (1 + log s^2 - mu^2 - s^2).
+    Closed form (Kingma & Welling 2014, appendix B): -1/2 (1 + log s^2 - mu^2 - s^2), written as
+    1/2 (mu^2 + (s^2 - 1) - log s^2) with expm1 so that it never rounds below zero near the prior.
     """
-    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
+    return 0.5 * (mu.pow(2) + torch.expm1(logvar) - logvar)
 
 
 def kl_divergence(mu: Tensor, logvar: Tensor | None) -> Tensor:
