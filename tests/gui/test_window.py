@@ -1,0 +1,165 @@
+"""The main window: empty state, opening (good and broken) models, unsaved changes, settings."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtTest import QTest
+
+
+def open_and_wait(qtbot, window, path) -> None:
+    with qtbot.waitSignal(window.modelDataSettled, timeout=30_000) as settled:
+        assert window.open_model(path)
+    assert settled.args == [True]
+
+
+def test_first_launch_shows_the_empty_state(main_window):
+    window = main_window
+    assert window.center.currentWidget() is window.empty_state
+    assert window.empty_state.train_button.isVisible()
+    assert "MNIST sample" in window.empty_state.train_button.text()
+    assert window.windowTitle() == "No model[*] — Latent Morph" and not window.isWindowModified()
+    assert not window.save_action.isEnabled() and not window.export_morph_action.isEnabled()
+    assert window.training_panel.dataset_combo.currentData() == "mnist-sample"
+    assert window.training_panel.train_button.isEnabled()
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert menus == ["&File", "&Train", "&View", "&Help"]
+
+
+def test_opening_a_model_shows_its_points_history_and_recipe(qtbot, main_window, trained_vae_checkpoint, sample_data):
+    window = main_window
+    open_and_wait(qtbot, window, trained_vae_checkpoint)
+    session = window.session
+    assert session.has_model and not session.dirty and session.path == trained_vae_checkpoint
+    assert len(session.points.labels) == len(sample_data.test_x)
+    assert window.center.currentWidget() is window.explore
+    assert window.windowTitle() == "vae.safetensors[*] — Latent Morph"
+    assert window.loss_plot.point_count == len(session.history["steps"]["step"]) > 0
+    assert window.loss_plot.validation_count == 3
+    assert window.training_panel.hidden_edit.text() == "128,64"
+    assert window.recent_files[0] == str(trained_vae_checkpoint.resolve())
+
+
+def test_a_corrupt_model_file_is_refused_and_the_current_model_stays(qtbot, main_window, message_boxes,
+                                                                     trained_vae_checkpoint, tmp_path):
+    window = main_window
+    open_and_wait(qtbot, window, trained_vae_checkpoint)
+    model, points = window.session.model, window.session.points
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    random_file = tmp_path / "random.safetensors"
+    random_file.write_bytes(np.random.default_rng(0).bytes(4096))
+    empty_file = tmp_path / "empty.safetensors"
+    empty_file.write_bytes(b"")
+    for path in (random_file, empty_file, tmp_path / "missing.safetensors"):
+        assert not window.open_model(path)
+        assert message_boxes[-1][0] == "critical" and path.name in message_boxes[-1][2]
+    assert len(message_boxes) == 3
+    assert window.session.model is model and window.session.points is points
+    assert window.session.path == trained_vae_checkpoint and not window.session.dirty
+    assert all((v == weights[k]).all() for k, v in model.state_dict().items())
+
+
+def test_close_with_unsaved_model_asks_and_cancel_keeps_the_window(qtbot, main_window, message_boxes,
+                                                                  trained_vae_checkpoint, tmp_path, monkeypatch):
+    window = main_window
+    open_and_wait(qtbot, window, trained_vae_checkpoint)
+    assert window.close()  # saved model: no question
+    assert message_boxes == []
+    window.show()
+    window.session.set_dirty(True)
+    assert window.isWindowModified()
+    message_boxes.answer = QMessageBox.StandardButton.Cancel
+    assert not window.close()
+    assert window.isVisible() and message_boxes[-1][0] == "question"
+    target = tmp_path / "saved.safetensors"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    window.session._set_path(None)
+    message_boxes.answer = QMessageBox.StandardButton.Save
+    assert window.close()
+    assert target.stat().st_size > 0 and not window.session.dirty
+
+
+def test_discard_closes_without_saving(main_window, message_boxes, trained_vae_checkpoint):
+    window = main_window
+    window.session.open(trained_vae_checkpoint)
+    window.session.set_dirty(True)
+    message_boxes.answer = QMessageBox.StandardButton.Discard
+    assert window.close()
+    assert [kind for kind, *_ in message_boxes] == ["question"]
+
+
+def test_loss_history_csv_export(qtbot, main_window, trained_vae_checkpoint, tmp_path):
+    window = main_window
+    open_and_wait(qtbot, window, trained_vae_checkpoint)
+    assert window.export_csv_action.isEnabled()
+    target = tmp_path / "history.csv"
+    assert window.export_history_csv(target)
+    rows = list(csv.DictReader(target.open()))
+    assert len(rows) == len(window.session.history["steps"]["step"])
+    assert sum(1 for row in rows if row["val_loss"]) == 3
+    assert [p for p in os.listdir(tmp_path) if p.endswith(".part.csv")] == []
+
+
+def test_corrupt_settings_fall_back_to_defaults_with_one_message(qtbot, message_boxes):
+    from gui.main_window import MainWindow
+
+    settings = QSettings()
+    settings.setValue("window/geometry", 12345)
+    settings.setValue("window/state", "not a state")
+    settings.setValue("recent/files", 3.5)
+    settings.setValue("training/form", "{not json")
+    settings.sync()
+    window = MainWindow(settings=QSettings())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: "could not be read" in window.statusBar().currentMessage(), timeout=2_000)
+    message = window.statusBar().currentMessage()
+    for name in ("window size", "panel layout", "recent files", "training settings"):
+        assert name in message
+    assert window.recent_files == [] and window.training_panel.hidden_edit.text() == "512,256"
+    assert message_boxes == []
+    window.close()
+
+
+def test_settings_round_trip(qtbot, message_boxes):
+    from gui.main_window import MainWindow
+
+    first = MainWindow(settings=QSettings())
+    qtbot.addWidget(first)
+    first.training_panel.hidden_edit.setText("300,100")
+    first.training_panel.epochs_spin.setValue(7)
+    first.recent_files = ["/tmp/a.safetensors"]
+    first.close()
+    second = MainWindow(settings=QSettings())
+    qtbot.addWidget(second)
+    assert second.training_panel.hidden_edit.text() == "300,100"
+    assert second.training_panel.epochs_spin.value() == 7
+    assert second.recent_files == ["/tmp/a.safetensors"]
+    assert "could not be read" not in second.statusBar().currentMessage()
+    second.close()
+
+
+def test_space_plays_the_morph_but_not_inside_text_fields(qtbot, main_window):
+    window = main_window
+    fired = []
+    window.play_action.triggered.connect(lambda: fired.append(True))
+    window.activateWindow()
+    edit = window.training_panel.hidden_edit
+    edit.setFocus()
+    QTest.keyClick(edit, Qt.Key.Key_Space)
+    assert fired == [] and edit.text() == "512,256 "
+    window.loss_plot.setFocus()
+    QTest.keyClick(window.loss_plot, Qt.Key.Key_Space)
+    assert fired == [True]
+
+
+def test_about_credits_mnist(main_window, message_boxes):
+    main_window.about_action.trigger()
+    kind, _, text = message_boxes[-1]
+    assert kind == "about"
+    for name in ("Yann LeCun", "Corinna Cortes", "Christopher J. C. Burges", "CC BY-SA 3.0"):
+        assert name in text
