@@ -7,7 +7,6 @@ from core.cli import run_cli
 from core.files import load_checkpoint
 from core.models import build_model
 from core.training import Trainer
-from reliability_helpers import one_line
 
 
 def _finite(state):
@@ -55,11 +54,21 @@ def test_nan_in_epoch_two_restores_the_end_of_epoch_one(tiny_data, small_configs
     assert saved.position.epoch == 1 and _equal(saved.state_dict, snapshots[0])
 
 
-def test_cli_reports_divergence_with_exit_1(tmp_path, capsys):
+def test_cli_reports_divergence_with_exit_1(tmp_path, capsys, monkeypatch):
+    real_loss_terms = training.loss_terms
+    calls = {"n": 0}
+
+    def nan_at_step_5(*args, **kwargs):
+        calls["n"] += 1
+        loss, recon, kl = real_loss_terms(*args, **kwargs)
+        return (loss * float("nan") if calls["n"] == 5 else loss), recon, kl
+
+    monkeypatch.setattr(training, "loss_terms", nan_at_step_5)
     out_file = tmp_path / "m.safetensors"
     status = run_cli(["train", "--dataset", "mnist-sample", "--device", "cpu", "--hidden", "64", "--epochs", "1",
-                      "--lr", "10", "--batch-size", "50", "--out", str(out_file)])
+                      "--lr", "0.5", "--batch-size", "500", "--json", "--out", str(out_file)])
     out, err = capsys.readouterr()
     assert status == 1 and out == ""
-    line = err.replace("\r", "\n").strip().splitlines()[-1]  # after the progress bar
-    assert "Traceback" not in err and "diverged" in line and "lower learning rate" in line
+    line = err.split("\x1b[K")[-1].strip()  # after the progress bar
+    assert "Traceback" not in err and line.startswith("latent-morph train: Training diverged at epoch 1, step 5")
+    assert "Try a lower learning rate (now 0.5; e.g. 0.05)" in line
