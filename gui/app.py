@@ -40,10 +40,14 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
 
+    splash = None if args.screenshot else _show_splash(app)
+
     from gui.main_window import MainWindow  # torch and pyqtgraph load here, after the app exists
 
     window = MainWindow(data_dir=args.data_dir, remember_settings=not args.screenshot)
     window.show()
+    if splash is not None:
+        splash.finish(window)
     if args.checkpoint:
         if window.open_model(args.checkpoint):
             _wait_for_points(app, window)
@@ -64,6 +68,28 @@ def run_app(argv: list[str] | None = None) -> int:
         window.close()
         return 0
     return app.exec()
+
+
+def _show_splash(app):
+    """Something on screen at once: importing torch alone can take seconds on a cold start."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    pixmap = QPixmap(420, 160)
+    pixmap.fill(QColor("#1f2933"))
+    painter = QPainter(pixmap)
+    painter.setPen(QColor("white"))
+    painter.setFont(QFont(painter.font().family(), 22, QFont.Weight.Bold))
+    painter.drawText(pixmap.rect().adjusted(0, -20, 0, 0), Qt.AlignmentFlag.AlignCenter, APPLICATION)
+    painter.setFont(QFont(painter.font().family(), 10))
+    painter.setPen(QColor("#9aa5b1"))
+    painter.drawText(pixmap.rect().adjusted(0, 50, 0, 0), Qt.AlignmentFlag.AlignCenter, "Loading PyTorch…")
+    painter.end()
+    splash = QSplashScreen(pixmap)
+    splash.show()
+    app.processEvents()
+    return splash
 
 
 def _wait_for_points(app, window) -> None:

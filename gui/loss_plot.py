@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from core.training import EpochReport, StepReport
 
 REDRAW_HZ = 10
-SERIES = (("loss", "Total loss", "#1f77b4"), ("recon", "Reconstruction", "#2ca02c"), ("kl", "KL", "#ff7f0e"))
+# drawn in this order: the total goes last so it stays visible where it runs over the reconstruction
+SERIES = (("recon", "Reconstruction", "#2ca02c", 1.2), ("kl", "KL", "#ff7f0e", 1.2), ("loss", "Total loss", "#1f77b4", 2.0))
 
 
 class GrowableSeries:
@@ -56,9 +57,10 @@ class LossPlot(QWidget):
         plot.setLabel("left", "nats per sample")
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
-        self.legend = plot.addLegend(offset=(-10, 10), labelTextColor="#333")
-        self.series = {key: GrowableSeries() for key, _, _ in SERIES}
-        self.curves = {key: plot.plot(name=name, pen=pg.mkPen(color, width=1.5)) for key, name, color in SERIES}
+        self.legend = plot.addLegend(offset=(-10, 10), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 210),
+                                     pen=pg.mkPen("#ccc"))
+        self.series = {key: GrowableSeries() for key, *_ in SERIES}
+        self.curves = {key: plot.plot(name=name, pen=pg.mkPen(color, width=width)) for key, name, color, width in SERIES}
         self.val_series = GrowableSeries(64)
         self.val_curve = plot.plot(name="Validation (per epoch)", pen=pg.mkPen("#d62728", width=1.5,
                                                                               style=pg.QtCore.Qt.PenStyle.DashLine),

@@ -234,8 +234,11 @@ class MainWindow(QMainWindow):
 
     # ----- training -----
     def train_defaults(self) -> None:
-        """The empty state's button: a 2-D VAE on the offline sample, whatever the form says."""
-        self.start_training(ModelConfig(), TrainConfig(dataset="mnist-sample", epochs=10, batch_size=128))
+        """The empty state's button: a 2-D VAE on the offline sample, shown in the form as it runs."""
+        if self.is_training:
+            return
+        self.training_panel.reset_to_defaults()
+        self.start_training(*self.training_panel.configs())
 
     @Slot(object, object)
     def start_training(self, model_config: ModelConfig, train_config: TrainConfig) -> None:

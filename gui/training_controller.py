@@ -160,7 +160,11 @@ class TrainingController(QObject):
                              f"({outcome.samples_per_second:,.0f} samples/s). Save the model to keep it.",
                  "cancelled": f"Training {outcome.message}. The model keeps the weights it had learnt."}
         self.status.emit(texts.get(outcome.status, outcome.message))
-        self.panel.show_outcome(OUTCOME_LABELS.get(outcome.status, outcome.status), outcome.status == "finished")
+        epochs = len(outcome.history.get("epochs", []))
+        detail = (f"{epochs} epoch{'s' if epochs != 1 else ''} in {outcome.train_seconds:.0f} s · "
+                  f"{outcome.samples_per_second:,.0f} samples/s")
+        self.panel.show_outcome(OUTCOME_LABELS.get(outcome.status, outcome.status), outcome.status == "finished",
+                                detail)
         if outcome.status == "diverged":
             self.diverged.emit(outcome.message)
         self.outcomeApplied.emit(outcome)

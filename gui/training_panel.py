@@ -138,7 +138,6 @@ class TrainingPanel(QWidget):
         self.progress_bar.setFormat("Not training")
         self.progress_label = QLabel(" ")
         self.progress_label.setWordWrap(True)
-        self.progress_label.setStyleSheet("color: palette(mid);")
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.settings_box)
@@ -302,22 +301,27 @@ class TrainingPanel(QWidget):
         total = max(1, epochs * report.steps_per_epoch)
         self.progress_bar.setValue(int(1000 * done / total))
         self.progress_bar.setFormat(f"Epoch {report.epoch + 1}/{epochs} · step {report.step}/{report.steps_per_epoch}")
-        left = (total - done) * (self._samples_per_step(report) / max(report.samples_per_second, 1e-9))
+        left = (total - done) * self.batch_spin.value() / max(report.samples_per_second, 1e-9)
         self.progress_label.setText(f"{report.samples_per_second:,.0f} samples/s · about {format_duration(left)} left"
                                     f" · loss {report.loss:.1f}")
-
-    def _samples_per_step(self, report: StepReport) -> int:
-        return self.batch_spin.value()
 
     def show_epoch(self, report: EpochReport) -> None:
         self.progress_label.setText(f"Epoch {report.epoch}/{report.epochs} done · validation loss "
                                     f"{report.val_loss:.1f} · {report.samples_per_second:,.0f} samples/s · "
                                     f"about {format_duration(report.eta_seconds)} left")
 
-    def show_outcome(self, text: str, complete: bool) -> None:
+    def show_outcome(self, text: str, complete: bool, detail: str = "") -> None:
         if complete:
             self.progress_bar.setValue(1000)
         self.progress_bar.setFormat(text)
+        if detail:
+            self.progress_label.setText(detail)
+
+    def reset_to_defaults(self) -> None:
+        """The settings of a first run: a 2-D VAE on the offline sample (the engine's defaults)."""
+        model_config, train_config = ModelConfig(), TrainConfig()
+        self.show_configs(model_config, train_config)
+        self.device_combo.setCurrentIndex(self.device_combo.findData(train_config.device))
 
     # ----- persistence -----
     def settings_values(self) -> dict[str, Any]:

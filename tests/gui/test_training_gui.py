@@ -127,3 +127,17 @@ def test_a_dataset_that_cannot_load_reports_and_the_app_keeps_running(qtbot, mai
     qtbot.waitUntil(lambda: not main_window.is_training, timeout=5_000)
     assert message_boxes and message_boxes[-1][0] == "critical" and "not a folder" in message_boxes[-1][2]
     assert panel.train_button.isEnabled() and not main_window.session.has_model
+
+
+def test_empty_state_button_trains_with_the_default_recipe(qtbot, main_window):
+    window, panel = main_window, main_window.training_panel
+    panel.hidden_edit.setText("32")
+    qtbot.mouseClick(window.empty_state.train_button, Qt.MouseButton.LeftButton)
+    assert window.is_training
+    assert panel.hidden_edit.text() == "512,256" and panel.dataset_combo.currentData() == "mnist-sample"
+    assert window.empty_state.title.text() == "<h2>Training…</h2>"
+    qtbot.waitUntil(lambda: window.loss_plot.point_count > 0, timeout=RUN_TIMEOUT_MS)
+    thread = window.training_run.thread
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not window.is_training, timeout=RUN_TIMEOUT_MS)
+    assert not thread.isRunning() and window.session.has_model

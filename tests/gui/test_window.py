@@ -163,3 +163,23 @@ def test_about_credits_mnist(main_window, message_boxes):
     assert kind == "about"
     for name in ("Yann LeCun", "Corinna Cortes", "Christopher J. C. Burges", "CC BY-SA 3.0"):
         assert name in text
+
+
+def test_screenshot_command_renders_a_model_with_a_morph(qtbot, trained_vae_checkpoint, tmp_path):
+    from gui.app import run_app
+
+    target = tmp_path / "shot.png"
+    assert run_app(["--screenshot", str(target), "--checkpoint", str(trained_vae_checkpoint), "--morph", "3,18"]) == 0
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(target))
+    assert not image.isNull() and image.width() >= 800
+
+
+def test_screenshot_of_a_broken_model_fails(qtbot, message_boxes, tmp_path):
+    from gui.app import run_app
+
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\0" * 100)
+    assert run_app(["--screenshot", str(tmp_path / "shot.png"), "--checkpoint", str(broken)]) == 1
+    assert message_boxes and message_boxes[0][0] == "critical"
