@@ -115,6 +115,7 @@ class ExportRunner(QObject):
         super().__init__(parent_widget)
         self._parent_widget = parent_widget
         self.task: BackgroundTask | None = None
+        self.progress: QProgressDialog | None = None
         self.last_error: str | None = None
         self.error_box: QMessageBox | None = None
 
@@ -141,7 +142,7 @@ class ExportRunner(QObject):
         task.cancelled.connect(lambda: self._cancelled(options.path))
         task.finished.connect(progress.close)
         task.finished.connect(progress.deleteLater)
-        self.task = task
+        self.task, self.progress = task, progress
         self.last_error = None
         task.start()
         return task

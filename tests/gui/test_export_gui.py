@@ -4,7 +4,7 @@ import os
 
 import pytest
 from PIL import Image
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 
 from gui.export_dialog import MorphExportDialog, MorphExportOptions
 from gui.workers import BackgroundTask
@@ -119,3 +119,51 @@ def test_a_background_task_stops_at_its_next_report_when_cancelled(qtbot):
         task.cancel()
         release.set()
     qtbot.waitUntil(lambda: outcomes == ["cancelled"], timeout=2000)
+
+
+def test_a_folder_the_app_may_not_write_fails_with_a_message_and_no_file(qtbot, workspace, tmp_path, monkeypatch):
+    import core.files
+
+    # root ignores permission bits, so the check core makes is what this test takes away
+    monkeypatch.setattr(core.files.os, "access", lambda path, mode: False)
+    workspace.select_indices(0, 1)
+    target = tmp_path / "morph.gif"
+    assert not _export(qtbot, workspace, MorphExportOptions(target))
+    assert list(tmp_path.iterdir()) == []
+    assert "read-only" in workspace.exporter.last_error
+
+
+def test_export_morph_asks_through_its_dialog(qtbot, workspace, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    workspace.select_indices(0, 1)
+    workspace.morph_panel.set_frame_count(6)
+    target = tmp_path / "asked.gif"
+
+    def fill_in_and_save():
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, MorphExportDialog)
+        dialog.scale_spin.setValue(1)
+        dialog.accept()
+
+    QTimer.singleShot(0, fill_in_and_save)
+    with qtbot.waitSignal(workspace.exporter.exportFinished, timeout=20_000) as finished:
+        assert workspace.export_morph(path=target) is not None
+    assert finished.args == [True]
+    with Image.open(target) as gif:
+        assert gif.n_frames == 6 and gif.size == (28, 28)
+
+
+def test_cancelling_a_long_mp4_export_leaves_no_file(qtbot, workspace, tmp_path):
+    workspace.select_indices(0, 1)
+    workspace.morph_panel.set_frame_count(1000)
+    target = tmp_path / "long.mp4"
+    outcomes = []
+    with qtbot.waitSignal(workspace.exporter.exportFinished, timeout=30_000) as finished:
+        task = workspace.export_morph(options=MorphExportOptions(target, scale=10, fps=30))
+        task.cancelled.connect(lambda: outcomes.append("cancelled"))
+        workspace.exporter.progress.findChild(QPushButton).click()
+    assert finished.args == [False] and outcomes == ["cancelled"]
+    assert list(tmp_path.iterdir()) == []
+    assert "cancelled" in workspace.statuses[-1]

@@ -69,3 +69,10 @@ def test_a_plain_vae_disables_the_picker_and_says_why(workspace):
     assert panel.samples.shape == (panel.count, 28, 28)
     assert panel.style_view.isHidden()
     assert workspace.morph_panel.condition_note.isHidden()
+
+
+def test_new_weights_redraw_the_grid(qtbot, workspace, vae_session):
+    panel = workspace.generate_panel
+    before = panel.samples.copy()
+    vae_session.set_weights({name: value * 0.5 for name, value in vae_session.model.state_dict().items()})
+    qtbot.waitUntil(lambda: panel.samples is not None and not np.allclose(panel.samples, before), timeout=3000)

@@ -129,3 +129,11 @@ def test_endpoints_follow_their_digits_when_points_are_re_encoded(workspace, vae
     vae_session.set_points(replace(points, latents=points.latents + 0.5, plane=points.plane + 0.5))
     np.testing.assert_allclose(workspace.morph_panel.endpoints[0].latent, points.latents[2] + 0.5)
     assert workspace.morph_panel.frames is not None
+
+
+def test_new_weights_re_decode_the_morph_once_they_settle(qtbot, workspace, vae_session):
+    workspace.select_indices(0, 1)
+    before = workspace.morph_panel.frames.copy()
+    vae_session.set_weights({name: value * 0.5 for name, value in vae_session.model.state_dict().items()})
+    assert np.array_equal(workspace.morph_panel.frames, before)  # not at once: epochs come in bursts
+    qtbot.waitUntil(lambda: not np.allclose(workspace.morph_panel.frames, before), timeout=3000)
