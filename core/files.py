@@ -22,7 +22,7 @@ from torch import Tensor
 
 from core import __version__
 from core.config import ModelConfig, TrainConfig
-from core.errors import CheckpointError, ConfigError, LatentMorphError
+from core.errors import CheckpointError, LatentMorphError
 
 FORMAT_NAME = "latent-morph"
 FORMAT_VERSION = 1
@@ -155,7 +155,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         return _checkpoint_from(tensors, metadata, path)
     except CheckpointError:
         raise
-    except (ConfigError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+    except Exception as exc:  # ConfigError, bad JSON (even nested too deep), wrong types: all the file's fault
         raise CheckpointError(f"{path}: the model description inside is invalid ({_short(exc)})") from None
 
 
@@ -201,19 +201,34 @@ def _checkpoint_from(tensors: dict[str, Tensor], metadata: dict[str, str], path:
             if key.startswith(OPTIMIZER_PREFIX):
                 index, name = key[len(OPTIMIZER_PREFIX):].split(".", 1)
                 per_param.setdefault(int(index), {})[name] = value
-        optimizer_state = {"state": per_param, "param_groups": json.loads(groups_text)}
+        optimizer_state = {"state": per_param, "param_groups": _json_field(metadata, "optimizer_param_groups", list)}
+    position = TrainingPosition(**_json_field(metadata, "position", dict))
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in vars(position).values()):
+        raise ValueError(f"position must hold whole numbers, got {vars(position)}")
+    noise = tensors.get(NOISE_RNG_KEY)
+    if noise is not None and (noise.dtype != torch.uint8 or noise.shape != torch.Generator().get_state().shape):
+        raise ValueError("the saved random-number state has the wrong type or size")
     return Checkpoint(
         model_config=model_config,
         state_dict=state_dict,
         train_config=TrainConfig.from_json(train_text) if train_text else None,
-        history=json.loads(metadata.get("history", "{}")),
+        history=_json_field(metadata, "history", dict),
         dataset=metadata.get("dataset", ""),
-        class_names=tuple(json.loads(metadata.get("class_names", "[]"))),
+        class_names=tuple(str(name) for name in _json_field(metadata, "class_names", list)),
         app_version=metadata.get("app_version", "?"),
-        position=TrainingPosition(**json.loads(metadata.get("position", "{}"))),
+        position=position,
         optimizer_state=optimizer_state,
-        noise_rng_state=tensors.get(NOISE_RNG_KEY),
+        noise_rng_state=noise,
     )
+
+
+def _json_field(metadata: dict[str, str], key: str, kind: type) -> Any:
+    """A JSON value from the metadata that must be a dict or a list (empty when absent)."""
+    text = metadata.get(key, "")
+    value = json.loads(text) if text else kind()
+    if not isinstance(value, kind):
+        raise ValueError(f"{key} should be a JSON {'object' if kind is dict else 'array'}")
+    return value
 
 
 def _check_state_dict(config: ModelConfig, state_dict: dict[str, Tensor], path: Path) -> None:

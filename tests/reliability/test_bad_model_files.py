@@ -119,6 +119,26 @@ def test_garbled_description(tmp_path):
     _assert_refused(path, "model description inside is invalid")
 
 
+@pytest.mark.parametrize("key, value", [
+    ("history", "[" * 100_000 + "]" * 100_000),  # nested too deep for the JSON parser
+    ("history", "5"), ("class_names", "5"), ("position", "[1]"), ("position", '{"epoch": "x"}'),
+    ("position", '{"epoch": -1}'), ("optimizer_param_groups", "5"), ("format_version", "one"),
+])
+def test_crafted_description_values(tmp_path, key, value):
+    """Each of these loaded (or raised RecursionError) and then crashed resume or the history plot."""
+    config = ModelConfig(hidden=(64,))
+    path = tmp_path / "crafted.safetensors"
+    save_file(_weights(config), str(path), metadata=_metadata(config, **{key: value}))
+    _assert_refused(path)
+
+
+def test_wrong_random_state_tensor(tmp_path):
+    config = ModelConfig(hidden=(64,))
+    path = tmp_path / "rng.safetensors"
+    save_file({**_weights(config), "rng.noise": torch.zeros(3)}, str(path), metadata=_metadata(config))
+    _assert_refused(path, "random-number state")
+
+
 @pytest.mark.parametrize("name", ["evil.pt", "evil.safetensors", "evil.pkl"])
 def test_pickle_that_runs_code_is_refused_and_never_executed(tmp_path, name):
     marker = tmp_path / "PWNED"
