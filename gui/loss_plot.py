@@ -58,7 +58,7 @@ class LossPlot(QWidget):
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
         self.legend = plot.addLegend(offset=(-10, 10), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 210),
-                                     pen=pg.mkPen("#ccc"))
+                                     pen=pg.mkPen("#ccc"), colCount=4)  # one row: it hides less of the curves
         self.series = {key: GrowableSeries() for key, *_ in SERIES}
         self.curves = {key: plot.plot(name=name, pen=pg.mkPen(color, width=width)) for key, name, color, width in SERIES}
         self.val_series = GrowableSeries(64)

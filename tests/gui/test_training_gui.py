@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -141,3 +142,52 @@ def test_empty_state_button_trains_with_the_default_recipe(qtbot, main_window):
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not window.is_training, timeout=RUN_TIMEOUT_MS)
     assert not thread.isRunning() and window.session.has_model
+
+
+def run_worker_here(worker):
+    """Run a worker on this thread (signals then arrive directly) and collect what it says."""
+    said = {"steps": [], "epochs": [], "finished": [], "failed": []}
+    worker.stepReported.connect(said["steps"].append)
+    worker.epochFinished.connect(lambda report, points: said["epochs"].append((report, points)))
+    worker.finished.connect(said["finished"].append)
+    worker.failed.connect(said["failed"].append)
+    start = time.perf_counter()
+    worker.run()
+    said["seconds"] = time.perf_counter() - start
+    return said
+
+
+def test_worker_coalesces_step_reports_and_encodes_each_epoch(sample_data):
+    from core.config import ModelConfig, TrainConfig
+    from gui.training_worker import STEP_EMITS_PER_SECOND, TrainingWorker
+
+    worker = TrainingWorker(ModelConfig(hidden=(32,)), TrainConfig(epochs=2, batch_size=8, device="cpu"),
+                            data=sample_data, dataset_limit=400)
+    said = run_worker_here(worker)
+    steps = [report for batch in said["steps"] for report in batch]
+    assert [r.global_step for r in steps] == list(range(1, 2 * 50 + 1))  # every step arrives, in order
+    # ...in at most 20 signals a second, plus the flushes at each epoch's end and the run's end
+    assert len(said["steps"]) <= said["seconds"] * STEP_EMITS_PER_SECOND + 2 * 2 + 1
+    assert [report.epoch for report, _ in said["epochs"]] == [1, 2]
+    assert all(len(points.labels) == 400 for _, points in said["epochs"])
+    outcome, = said["finished"]
+    assert outcome.status == "finished" and outcome.points is not None and said["failed"] == []
+
+
+def test_worker_turns_out_of_memory_into_advice(sample_data, monkeypatch):
+    import torch
+
+    from core.config import ModelConfig, TrainConfig
+    from core.training import Trainer
+    from gui.training_worker import TrainingWorker
+
+    def run_out_of_memory(self):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(Trainer, "run", run_out_of_memory)
+    worker = TrainingWorker(ModelConfig(hidden=(32,)), TrainConfig(epochs=1, batch_size=8, device="cpu"),
+                            data=sample_data, dataset_limit=100)
+    said = run_worker_here(worker)
+    message, = said["failed"]
+    assert "Out of memory" in message and "smaller batch" in message and "CPU" in message
+    assert said["finished"] == []
