@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRectF, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
                                QMessageBox, QProgressDialog, QPushButton, QSpinBox, QWidget)
 
@@ -118,6 +118,15 @@ class ExportRunner(QObject):
         self.progress: QProgressDialog | None = None
         self.last_error: str | None = None
         self.error_box: QMessageBox | None = None
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.stop)
+
+    def stop(self) -> None:
+        """Cancel a running export and wait for it: a QThread must not outlive the app."""
+        if self.is_busy():
+            self.task.cancel()
+            self.task.wait()
 
     def is_busy(self) -> bool:
         return self.task is not None and self.task.is_running()

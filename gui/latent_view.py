@@ -250,6 +250,8 @@ class LatentView(QWidget):
             first, second = points.projection.explained
             self.projection_note.setText(f"PCA projection of {dims}-D latent: {first:.0%} + {second:.0%} of variance. "
                                          "Empty places map back onto this plane through the mean.")
+        elif dims > 2:
+            self.projection_note.setText(f"{dims}-D latent: its PCA projection appears once the test digits are encoded.")
         elif dims == 1:
             self.projection_note.setText("1-D latent, drawn along y = 0.")
         else:

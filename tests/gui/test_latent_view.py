@@ -108,3 +108,16 @@ def test_a_cvae_manifold_follows_the_generate_panels_class(qtbot, cvae_workspace
     seen.clear()
     cvae_workspace.latent_view.manifold_box.setChecked(True)
     assert seen == [[4]]
+
+
+def test_the_shared_symbol_stamp_matches_what_pyqtgraph_would_pick(workspace):
+    import pyqtgraph as pg
+
+    item = workspace.latent_view._class_items[1]
+    reference = pg.ScatterPlotItem(pos=np.column_stack(item.getData()), size=item.opts["size"], pen=item.opts["pen"],
+                                   brush=item.opts["brush"], pxMode=True)
+    reference.fragmentAtlas = item.fragmentAtlas  # same atlas, so the same stamp coordinates
+    reference.data["sourceRect"] = 0
+    reference.updateSpots()
+    assert (item.data["sourceRect"]["w"] > 0).all()
+    assert np.array_equal(item.data["sourceRect"], reference.data["sourceRect"])
