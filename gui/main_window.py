@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.dataset_limit: int | None = None  # a hook for quick runs: samples kept per split
         self.remember_settings = remember_settings
         self.model_task: BackgroundTask | None = None
+        self._model_task_target = None  # the session model the running task encodes for
         self.recent_files: list[str] = []
 
         self.training_panel = TrainingPanel()
@@ -336,10 +337,13 @@ class MainWindow(QMainWindow):
             self.model_task.failed.disconnect(self._on_model_data_failed)
             self.model_task.wait()
         self.model_task = task
+        self._model_task_target = self.session.model
         task.start()
 
     @Slot(object)
     def _on_model_data(self, result: ModelData) -> None:
+        if self.session.model is not self._model_task_target:
+            return  # the user moved on (trained, opened or closed a model) while the digits were encoded
         self.session.set_data(result.data)
         self.session.set_points(result.points)
         self.show_status(result.note or f"{len(result.points.labels):,} test digits of {result.data.name} encoded")

@@ -183,3 +183,14 @@ def test_screenshot_of_a_broken_model_fails(qtbot, message_boxes, tmp_path):
     broken.write_bytes(b"\0" * 100)
     assert run_app(["--screenshot", str(tmp_path / "shot.png"), "--checkpoint", str(broken)]) == 1
     assert message_boxes and message_boxes[0][0] == "critical"
+
+
+def test_late_points_for_a_model_that_was_closed_are_dropped(qtbot, main_window, trained_vae_checkpoint):
+    window = main_window
+    assert window.open_model(trained_vae_checkpoint)
+    task = window.model_task
+    window.new_model()  # saved model: no question; the encoding task may still be running
+    task.wait()
+    qtbot.wait(50)  # deliver its queued result
+    assert not window.session.has_model and window.session.points is None
+    assert window.center.currentWidget() is window.empty_state
