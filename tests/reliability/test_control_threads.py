@@ -51,4 +51,4 @@ def test_random_stop_pause_resume_from_another_thread(tiny_data, small_configs):
         assert all(torch.isfinite(p).all() for p in result.model.parameters())
         images = decode(result.model, np.zeros((2, 2), np.float32))
         assert images.shape == (2, 28, 28) and np.isfinite(images).all()
-    assert "cancelled" in statuses  # the loop really exercised stopping
+    assert "cancelled" in statuses, statuses  # the loop really exercised stopping
