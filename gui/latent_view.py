@@ -94,7 +94,7 @@ class HoverInset(QFrame):
         self.image.setPixmap(pixmap)
         self.image.setFixedSize(pixmap.size())
         self.caption.setText(caption)
-        self.setStyleSheet(f"HoverInset {{ border: 2px solid {colour.name()}; }}")
+        self.setStyleSheet(f"HoverInset {{ border: 2px solid {colour.name()}; background: white; }}")
         self.adjustSize()
         parent = self.parentWidget()
         x, y = at.x() + 14, at.y() + 14
