@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+CARD_WIDTH = 480
+
 
 class EmptyState(QWidget):
     """What the centre shows before there is a model: what to do, and one big button to do it."""
@@ -12,19 +14,26 @@ class EmptyState(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel("<h2>No model yet</h2>")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.text = QLabel()
         self.text.setWordWrap(True)
-        self.text.setMaximumWidth(460)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.train_button = QPushButton("Train a VAE on the MNIST sample")
         self.train_button.setMinimumHeight(48)
         self.train_button.setStyleSheet("font-size: 15px; padding: 8px 22px;")
         self.train_button.setToolTip("Trains a 2-D VAE on the 6,000 bundled digits (about a minute on a CPU)")
         self.open_button = QPushButton("Open a saved model…")
         self.open_button.setFlat(True)
+        # a fixed-width card: a word-wrapped label only gets its full height in a layout without alignment
+        card = QWidget()
+        card.setFixedWidth(CARD_WIDTH)
+        card_layout = QVBoxLayout(card)
+        card_layout.setSpacing(12)
+        for widget in (self.title, self.text, self.train_button, self.open_button):
+            card_layout.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
-        for widget in (self.title, self.text, self.train_button, self.open_button):
-            layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(2)
         self.set_training(False)
 
@@ -40,3 +49,6 @@ class EmptyState(QWidget):
             self.text.setText("A variational autoencoder learns to squeeze each digit into a few numbers and back. "
                               "Train one on the bundled MNIST sample and watch the digits gather into clusters, "
                               "or open a saved model (Ctrl+O). The settings on the left shape the next run.")
+        # the card has a fixed width, so the wrapped text's height is known: reserve it
+        margins = self.text.parentWidget().layout().contentsMargins()
+        self.text.setMinimumHeight(self.text.heightForWidth(CARD_WIDTH - margins.left() - margins.right()))

@@ -28,6 +28,7 @@ DEFAULT_BETA_VAE = 4.0
 ARCH_CHOICES = (("MLP", "mlp"), ("Convolutional", "conv"))
 RECON_CHOICES = (("Binary cross-entropy", "bce"), ("Mean squared error", "mse"))
 DEVICE_CHOICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"), ("Apple MPS", "mps"))
+TRAIN_TIP = "Train a new model with these settings (Ctrl+Return)"
 INVALID_STYLE = "border: 1px solid #d32f2f;"
 
 
@@ -119,7 +120,7 @@ class TrainingPanel(QWidget):
 
         self.train_button = QPushButton("Train")
         self.train_button.setDefault(True)
-        self.train_button.setToolTip("Train a new model with these settings (Ctrl+Return)")
+        self.train_button.setToolTip(TRAIN_TIP)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setToolTip("Pause or resume training")
         self.stop_button = QPushButton("Stop")
@@ -243,6 +244,7 @@ class TrainingPanel(QWidget):
         else:
             self._valid, self._error = True, ""
         self.error_label.setVisible(not self._valid)
+        self.train_button.setToolTip(f"Fix this first: {self.error_label.text()}" if not self._valid else TRAIN_TIP)
         self._update_buttons()
         self.validityChanged.emit(self._valid)
         return self._valid
