@@ -202,3 +202,21 @@ def test_worker_turns_out_of_memory_into_advice(sample_data, monkeypatch):
     message, = said["failed"]
     assert "Out of memory" in message and "smaller batch" in message and "CPU" in message
     assert said["finished"] == []
+
+
+def test_a_diverged_run_warns_and_keeps_the_last_good_weights(qtbot, main_window, message_boxes, monkeypatch):
+    from core.training import Trainer
+
+    real_run = Trainer.run
+
+    def diverge_after_one_epoch(self):
+        result = real_run(self)
+        result.status, result.message = "diverged", "Training diverged at epoch 2: try a lower learning rate"
+        return result
+
+    monkeypatch.setattr(Trainer, "run", diverge_after_one_epoch)
+    set_form(main_window.training_panel, epochs=1)
+    with qtbot.waitSignal(main_window.trainingFinished, timeout=RUN_TIMEOUT_MS):
+        main_window.training_panel.request_train()
+    assert message_boxes[-1][0] == "warning" and "lower learning rate" in message_boxes[-1][2]
+    assert main_window.session.has_model and main_window.training_panel.progress_bar.format() == "Diverged"

@@ -194,3 +194,23 @@ def test_late_points_for_a_model_that_was_closed_are_dropped(qtbot, main_window,
     qtbot.wait(50)  # deliver its queued result
     assert not window.session.has_model and window.session.points is None
     assert window.center.currentWidget() is window.empty_state
+
+
+def test_a_model_whose_dataset_is_gone_shows_the_sample_and_says_so(qtbot, main_window, trained_vae_checkpoint,
+                                                                    tmp_path, sample_data):
+    from core.files import load_checkpoint, save_checkpoint
+
+    checkpoint = load_checkpoint(trained_vae_checkpoint)
+    checkpoint.dataset = f"folder:{tmp_path / 'gone'}"
+    moved = save_checkpoint(checkpoint, tmp_path / "moved.safetensors")
+    open_and_wait(qtbot, main_window, moved)
+    assert main_window.session.data.name == "mnist-sample"
+    assert len(main_window.session.points.labels) == len(sample_data.test_x)
+    assert "MNIST sample" in main_window.statusBar().currentMessage()
+
+
+def test_open_recent_lists_opened_models(qtbot, main_window, trained_vae_checkpoint):
+    open_and_wait(qtbot, main_window, trained_vae_checkpoint)
+    main_window.recent_menu.aboutToShow.emit()
+    names = [action.text() for action in main_window.recent_menu.actions()]
+    assert names == ["vae.safetensors"]
