@@ -17,7 +17,7 @@ from core.config import ModelConfig, TrainConfig
 from core.errors import CheckpointError, LatentMorphError
 from gui.empty_state import EmptyState
 from gui.loss_plot import LossPlot, write_history_csv
-from gui.model_tasks import BackgroundTask, ModelData, load_model_data
+from gui.model_tasks import BackgroundTask, ModelDataLoader
 from gui.session import ModelSession
 from gui.training_panel import TrainingPanel
 from gui.training_controller import TrainingController
@@ -59,14 +59,13 @@ class MainWindow(QMainWindow):
         self.data_dir = data_dir
         self.dataset_limit: int | None = None  # a hook for quick runs: samples kept per split
         self.remember_settings = remember_settings
-        self.model_task: BackgroundTask | None = None
-        self._model_task_target = None  # the session model the running task encodes for
         self.recent_files: list[str] = []
 
         self.training_panel = TrainingPanel()
         self.loss_plot = LossPlot()
         self.empty_state = EmptyState()
         self.training = TrainingController(self.session, self.training_panel, self.loss_plot, self)
+        self.model_data = ModelDataLoader(self.session, self)
         explore_class = _explore_class()
         if explore_class is not None:
             self.explore = explore_class(self.session, self)
@@ -187,6 +186,8 @@ class MainWindow(QMainWindow):
         self.training.runEnded.connect(self._run_ended)
         self.training.outcomeApplied.connect(self._outcome_applied)
         self.training.status.connect(self.show_status)
+        self.model_data.status.connect(self.show_status)
+        self.model_data.settled.connect(self.modelDataSettled)
         self.training.failed.connect(lambda message: self._show_error("Training failed", message))
         self.training.diverged.connect(lambda message: QMessageBox.warning(self, "Training diverged", message))
         self.empty_state.train_button.clicked.connect(self.train_defaults)
@@ -227,6 +228,11 @@ class MainWindow(QMainWindow):
     @property
     def is_training(self) -> bool:
         return self.training.is_running
+
+    @property
+    def model_task(self) -> BackgroundTask | None:
+        """The task loading the opened model's dataset and points (the newest one), or None."""
+        return self.model_data.task
 
     @property
     def training_run(self):
@@ -323,36 +329,10 @@ class MainWindow(QMainWindow):
         except (ValueError, LatentMorphError):
             pass  # the form keeps its values; the model is open all the same
         self.show_status(f"Opened {Path(path).name}; encoding its test digits…")
-        self._start_model_data_task()
+        self.model_data.data_dir = self.data_dir
+        self.model_data.load(self.training.dataset)
         self._update_actions()
         return True
-
-    def _start_model_data_task(self) -> None:
-        cached = self.training.dataset
-        task = BackgroundTask(load_model_data(self.session.model, self.session.dataset_name, self.data_dir, cached), self)
-        task.succeeded.connect(self._on_model_data)
-        task.failed.connect(self._on_model_data_failed)
-        if self.model_task is not None:
-            self.model_task.succeeded.disconnect(self._on_model_data)  # late results of an older model are dropped
-            self.model_task.failed.disconnect(self._on_model_data_failed)
-            self.model_task.wait()
-        self.model_task = task
-        self._model_task_target = self.session.model
-        task.start()
-
-    @Slot(object)
-    def _on_model_data(self, result: ModelData) -> None:
-        if self.session.model is not self._model_task_target:
-            return  # the user moved on (trained, opened or closed a model) while the digits were encoded
-        self.session.set_data(result.data)
-        self.session.set_points(result.points)
-        self.show_status(result.note or f"{len(result.points.labels):,} test digits of {result.data.name} encoded")
-        self.modelDataSettled.emit(True)
-
-    @Slot(str)
-    def _on_model_data_failed(self, message: str) -> None:
-        self.show_status(f"The model is open, but its digits could not be shown: {message}")
-        self.modelDataSettled.emit(False)
 
     def save_model(self) -> bool:
         if not self.session.has_model:
@@ -455,7 +435,6 @@ class MainWindow(QMainWindow):
         if not self._confirm_discard():
             event.ignore()
             return
-        if self.model_task is not None:
-            self.model_task.wait()
+        self.model_data.wait()
         self.save_settings()
         event.accept()

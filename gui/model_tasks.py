@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from core.data import DatasetSplits, load_dataset
 from core.errors import LatentMorphError
 from core.models import LatentModel
-from gui.session import EncodedPoints, encode_points
+from gui.session import EncodedPoints, ModelSession, encode_points
 
 FALLBACK_DATASET = "mnist-sample"
 
@@ -101,3 +101,48 @@ def load_model_data(model: LatentModel, dataset_name: str, data_dir: str | None,
         return ModelData(data, encode_points(model_copy, data), note)
 
     return work
+
+
+class ModelDataLoader(QObject):
+    """Gives an opened model its dataset and encoded points, in the background, for the newest model only."""
+
+    settled = Signal(bool)  # points are shown (True) or could not be made (False)
+    status = Signal(str)
+
+    def __init__(self, session: ModelSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.data_dir: str | None = None
+        self.task: BackgroundTask | None = None
+        self._target: LatentModel | None = None  # the session model the running task encodes for
+
+    def load(self, cached: DatasetSplits | None = None) -> None:
+        assert self.session.model is not None
+        task = BackgroundTask(load_model_data(self.session.model, self.session.dataset_name, self.data_dir, cached),
+                              self)
+        task.succeeded.connect(self._on_data)
+        task.failed.connect(self._on_failed)
+        if self.task is not None:
+            self.task.succeeded.disconnect(self._on_data)  # late results for an older model are dropped
+            self.task.failed.disconnect(self._on_failed)
+            self.task.wait()
+        self.task, self._target = task, self.session.model
+        task.start()
+
+    def wait(self) -> None:
+        if self.task is not None:
+            self.task.wait()
+
+    @Slot(object)
+    def _on_data(self, result: ModelData) -> None:
+        if self.session.model is not self._target:
+            return  # the user moved on (trained, opened or closed a model) while the digits were encoded
+        self.session.set_data(result.data)
+        self.session.set_points(result.points)
+        self.status.emit(result.note or f"{len(result.points.labels):,} test digits of {result.data.name} encoded")
+        self.settled.emit(True)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.status.emit(f"The model is open, but its digits could not be shown: {message}")
+        self.settled.emit(False)
