@@ -44,6 +44,22 @@ def _number(text: str) -> float:
     return value
 
 
+def _setting(parse: Callable[[str], Any], config: str, field: str) -> Callable[[str], Any]:
+    """``parse``, but text it cannot read is described by core.config, which states the allowed range."""
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except argparse.ArgumentTypeError:
+            import core.config
+
+            try:
+                getattr(core.config, config)(**{field: text})
+            except ConfigError as exc:
+                raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+            raise
+    return convert
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="latent-morph", description="Train and explore VAEs headless. "
                      "Run with no command to open the window.")
@@ -60,13 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--kind", default="vae", choices=["vae", "cvae", "ae"])
     train.add_argument("--arch", default="mlp", choices=["mlp", "conv"])
     train.add_argument("--hidden", default="512,256", help="hidden widths, comma-separated (default 512,256)")
-    train.add_argument("--latent-dim", type=_positive_int, default=2)
-    train.add_argument("--beta", type=_number, default=1.0)
+    train.add_argument("--latent-dim", type=_setting(_positive_int, "ModelConfig", "latent_dim"), default=2)
+    train.add_argument("--beta", type=_setting(_number, "ModelConfig", "beta"), default=1.0)
     train.add_argument("--recon", default="bce", choices=["bce", "mse"])
-    train.add_argument("--epochs", type=_positive_int, default=10)
-    train.add_argument("--batch-size", type=_positive_int, default=128)
-    train.add_argument("--lr", type=_number, default=1e-3)
-    train.add_argument("--seed", type=_positive_int, default=0)
+    train.add_argument("--epochs", type=_setting(_positive_int, "TrainConfig", "epochs"), default=10)
+    train.add_argument("--batch-size", type=_setting(_positive_int, "TrainConfig", "batch_size"), default=128)
+    train.add_argument("--lr", type=_setting(_number, "TrainConfig", "lr"), default=1e-3)
+    train.add_argument("--seed", type=_setting(_positive_int, "TrainConfig", "seed"), default=0)
     train.add_argument("--out", default="model.safetensors", help="model file to write (checkpointed every epoch)")
     train.add_argument("--resume", default=None, help="continue training from this model file")
     train.add_argument("--max-seconds", type=_number, default=None, help="stop (and save) after this many seconds")

@@ -67,8 +67,11 @@ CLI_CASES = [
     (["--lr", "nan"], r"\blr\b", r"1e-08 to 10"),
     (["--beta", "-1"], r"beta", r"0 to 1000"),
     (["--epochs", "0"], r"epochs", r"1 to 10000"),
-    (["--epochs", "ten"], r"epochs", r"whole number"),
-    (["--lr", "fast"], r"\blr\b", r"number"),
+    (["--epochs", "ten"], r"epochs", r"whole number from 1 to 10000, got 'ten'"),
+    (["--lr", "fast"], r"\blr\b", r"number from 1e-08 to 10, got 'fast'"),
+    (["--latent-dim", "two"], r"latent[_-]dim", r"whole number from 1 to 512"),
+    (["--beta", "1,5"], r"beta", r"number from 0 to 1000"),
+    (["--batch-size", "1e3"], r"batch[_-]size", r"whole number from 1 to 65536"),
     (["--hidden", "64,x"], r"hidden", r"whole numbers"),
 ]
 
