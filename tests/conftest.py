@@ -11,7 +11,9 @@ if "LATENT_MORPH_DATA" not in os.environ and _SHARED.is_dir():
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+# One intra-op thread: tests use tiny models, where a second OpenMP thread only adds spin-waiting,
+# and the GUI tests keep a core free for the Qt thread while the worker trains.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
