@@ -98,6 +98,6 @@ def _wait_for_points(app, window) -> None:
     loop = QEventLoop()
     window.modelDataSettled.connect(loop.quit)
     QTimer.singleShot(SCREENSHOT_WAIT_MS, loop.quit)
-    if window.session.points is None and window.model_task is not None and window.model_task.is_running:
+    if window.session.points is None and window.model_task is not None and window.model_task.is_running():
         loop.exec()
     app.processEvents()

@@ -17,7 +17,8 @@ from core.config import ModelConfig, TrainConfig
 from core.errors import CheckpointError, LatentMorphError
 from gui.empty_state import EmptyState
 from gui.loss_plot import LossPlot, write_history_csv
-from gui.model_tasks import BackgroundTask, ModelDataLoader
+from gui.model_tasks import ModelDataLoader
+from gui.workers import BackgroundTask
 from gui.session import ModelSession
 from gui.training_panel import TrainingPanel
 from gui.training_controller import TrainingController

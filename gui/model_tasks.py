@@ -1,22 +1,21 @@
 """Work for an opened model that must not block the window: load its dataset, encode the test split.
 
-A task runs a plain function on its own QThread and reports once, through ``succeeded`` or
-``failed``. The window keeps only the newest task's results: each task carries a generation number.
+It runs as a gui.workers.BackgroundTask; the window keeps only the newest task's results.
 """
 
 from __future__ import annotations
 
 import copy
-import traceback
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from core.data import DatasetSplits, load_dataset
 from core.errors import LatentMorphError
 from core.models import LatentModel
 from gui.session import EncodedPoints, ModelSession, encode_points
+from gui.workers import BackgroundTask
 
 FALLBACK_DATASET = "mnist-sample"
 
@@ -28,64 +27,15 @@ class ModelData:
     note: str  # said in the status bar, e.g. why the sample was used instead
 
 
-class _Runner(QObject):
-    succeeded = Signal(object)
-    failed = Signal(str)
-    done = Signal()
-
-    def __init__(self, function: Callable[[], Any]) -> None:
-        super().__init__()
-        self._function = function
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            self.succeeded.emit(self._function())
-        except LatentMorphError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # keep the app alive; show what went wrong
-            traceback.print_exc()
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-        finally:
-            self.done.emit()
-
-
-class BackgroundTask(QObject):
-    """Run ``function`` on a worker thread; ``succeeded(result)`` or ``failed(message)`` arrive on this thread."""
-
-    succeeded = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, function: Callable[[], Any], parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.thread = QThread()
-        self._runner = _Runner(function)
-        self._runner.moveToThread(self.thread)
-        self.thread.started.connect(self._runner.run)
-        self._runner.succeeded.connect(self.succeeded)
-        self._runner.failed.connect(self.failed)
-        self._runner.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)  # see TrainingRun
-
-    def start(self) -> None:
-        self.thread.start()
-
-    @property
-    def is_running(self) -> bool:
-        return self.thread.isRunning()
-
-    def wait(self, timeout_ms: int | None = None) -> bool:
-        return self.thread.wait() if timeout_ms is None else self.thread.wait(timeout_ms)
-
-
 def load_model_data(model: LatentModel, dataset_name: str, data_dir: str | None,
-                    cached: DatasetSplits | None = None) -> Callable[[], ModelData]:
+                    cached: DatasetSplits | None = None) -> Callable[[Callable[[float], None]], ModelData]:
     """A function for BackgroundTask: the model's dataset (or the offline sample) and its encoded test split.
 
     The model is copied here, on the calling thread, so the worker never shares the session's model.
     """
     model_copy = copy.deepcopy(model)
 
-    def work() -> ModelData:
+    def work(report: Callable[[float], None]) -> ModelData:
         note = ""
         data = cached if cached is not None and cached.name == dataset_name else None
         if data is None:
@@ -142,7 +92,8 @@ class ModelDataLoader(QObject):
         self.status.emit(result.note or f"{len(result.points.labels):,} test digits of {result.data.name} encoded")
         self.settled.emit(True)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    @Slot(object)
+    def _on_failed(self, error: Exception) -> None:
+        message = str(error) if isinstance(error, LatentMorphError) else f"{type(error).__name__}: {error}"
         self.status.emit(f"The model is open, but its digits could not be shown: {message}")
         self.settled.emit(False)
