@@ -7,6 +7,7 @@ Callbacks receive immutable records (plain floats and CPU copies), never live te
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass, field, fields
@@ -109,6 +110,33 @@ class TrainingControl:
         return time.perf_counter() - start
 
 
+def _cpu_has_fast_bf16() -> bool:
+    """AMX or AVX512-BF16: bfloat16 matmuls run several times faster than float32 there."""
+    if os.environ.get("LATENT_MORPH_BF16", "").lower() in ("0", "off", "false", "no"):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split("\nflags", 1)[1].split("\n", 1)[0].split()
+    except (OSError, IndexError):
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+_BF16 = _cpu_has_fast_bf16()
+
+
+def make_adam(params, lr: float, device: torch.device) -> torch.optim.Optimizer:
+    """Adam with the fused kernel where the device has one (CPU and CUDA): one pass over all
+    parameters instead of a dozen foreach ops per step, about 30% more samples/s for the
+    reference MLP on a 2-core CPU (benchmarks/train_speed.py). Same update rule."""
+    params = list(params)
+    if device.type in ("cpu", "cuda"):
+        try:
+            return torch.optim.Adam(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # an older torch or an unsupported dtype
+            pass
+    return torch.optim.Adam(params, lr=lr)
+
+
 def empty_history() -> dict:
     return {"steps": {"epoch": [], "step": [], "loss": [], "recon": [], "kl": []}, "epochs": []}
 
@@ -139,7 +167,7 @@ class Trainer:
         self.on_epoch = on_epoch
         self.control = control or TrainingControl()
         self.model = build_model(model_config, seed=train_config.seed).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train_config.lr)
+        self.optimizer = make_adam(self.model.parameters(), train_config.lr, self.device)
         self.noise = torch.Generator(device=self.device).manual_seed(train_config.seed)
         self.history = empty_history()
         self.position = TrainingPosition()
@@ -219,7 +247,7 @@ class Trainer:
                 index = order[step * config.batch_size:(step + 1) * config.batch_size]
                 x = data.train_x[index]  # (B, C, H, W)
                 labels = data.train_y[index]
-                logits, mu, logvar = model(x, labels, generator=self.noise)
+                logits, mu, logvar = self._forward(x, labels)
                 loss, recon, kl = loss_terms(logits, x, mu, logvar, self.model_config.recon, self.model_config.beta)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -266,6 +294,22 @@ class Trainer:
         model.eval()
         return TrainingResult(status, message, model, self.history, self.position, active_seconds,
                               samples_done / max(active_seconds, 1e-9), self.checkpoint_path)
+
+    def _forward(self, x: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """model(x) for training. On CPUs with fast bfloat16 (AMX / AVX512-BF16) the encoder and
+        decoder run under bf16 autocast; weights, optimiser state, the noise, z and the loss stay
+        float32. Evaluation is always float32."""
+        model = self.model
+        if not (_BF16 and self.device.type == "cpu"):
+            return model(x, labels, generator=self.noise)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mu, logvar = model.encode(x, labels)
+        mu = mu.float()
+        logvar = logvar.float() if logvar is not None else None
+        z = model.reparameterize(mu, logvar, self.noise)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model.decode(z, labels)
+        return logits.float(), mu, logvar
 
     def _diverged_message(self) -> str:
         done = len(self.history["epochs"])
