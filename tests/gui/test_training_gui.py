@@ -11,15 +11,6 @@ from PySide6.QtCore import Qt
 RUN_TIMEOUT_MS = 60_000
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """These models are tiny: one thread trains them fastest, and does not stall when the machine is busy."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def set_form(panel, *, hidden="64", epochs=2, batch=256, latent=2, lr="0.002"):

@@ -68,8 +68,8 @@ def _run_until(data, stop_after, path, resume=None):
 
 
 @pytest.fixture
-def uninterrupted(tiny_data, one_torch_thread):
-    """Function scope, after one_torch_thread: bit-equality needs the same intra-op thread count."""
+def uninterrupted(tiny_data):
+    """Function scope; bit-equality needs the same intra-op thread count (tests/conftest.py pins one)."""
     return Trainer(MODEL, TRAIN, tiny_data).run()
 
 
