@@ -1,0 +1,136 @@
+"""GUI responsiveness while training runs on the GUI's worker thread (gui/training_worker.py via
+MainWindow.start_training): how late a 10 ms QTimer heartbeat on the GUI thread fires (median, p99,
+max; targets p99 <= 30 ms, max <= 100 ms), and training throughput inside the GUI against the same
+run headless (core.training.Trainer in this process; target: within 15%).
+
+The run is the default 2-D VAE (MLP 512-256) on full MNIST, TrainConfig defaults, ``--epochs``
+epochs (default 2), so the epoch ends (encoding 10,000 test digits, redrawing the scatter and
+the loss plot) are inside the measured window.
+
+    python benchmarks/gui_responsiveness.py [--epochs 2] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import _common  # noqa: F401
+from _common import Results, median, percentile
+
+HEARTBEAT_MS = 10
+
+
+def headless_speed(model_config, train_config, data) -> float:
+    from core.training import Trainer
+
+    return Trainer(model_config, train_config, data).run().samples_per_second
+
+
+def gui_training(model_config, train_config, data_dir: str | None, dataset_limit: int | None = None,
+                 idle_seconds: float = 1.0, timeout_s: float = 600.0) -> dict:
+    """Start training in a real MainWindow; returns heartbeat lateness (ms) during idle and training,
+    the outcome's samples/s, and the process's peak RSS."""
+    import _gui
+    app = _gui.app()
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from gui.main_window import MainWindow
+
+    settings_dir = tempfile.mkdtemp(prefix="lm-bench-")
+    settings = QSettings(os.path.join(settings_dir, "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, data_dir=data_dir, remember_settings=False)
+    window.dataset_limit = dataset_limit
+    window.show()
+    _gui.process(app, 3)
+
+    beats: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(HEARTBEAT_MS)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+
+    def lateness(stamps: list[float]) -> list[float]:
+        return [max(0.0, (b - a) * 1000 - HEARTBEAT_MS) for a, b in zip(stamps, stamps[1:])]
+
+    loop = QEventLoop()
+    heartbeat.start()
+    QTimer.singleShot(int(idle_seconds * 1000), loop.quit)
+    loop.exec()
+    idle = lateness(beats)
+    beats.clear()
+
+    outcome: list = []
+    window.trainingFinished.connect(lambda result: (outcome.append(result), loop.quit()))
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    start = time.perf_counter()
+    window.start_training(model_config, train_config)
+    loop.exec()
+    wall = time.perf_counter() - start
+    heartbeat.stop()
+    busy = lateness(beats)
+    run = window.training_run
+    if run is not None:
+        run.thread.wait(10_000)
+    _gui.process(app, 3)
+    window.session.set_dirty(False)
+    window.close()
+    result = outcome[0] if outcome else None
+    return {"idle": idle, "busy": busy, "wall": wall, "outcome": result,
+            "samples_per_second": getattr(result, "samples_per_second", float("nan")),
+            "train_seconds": getattr(result, "train_seconds", float("nan"))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="the offline sample, 2,000 digits, 1 epoch")
+    args = parser.parse_args()
+    results = Results("gui_responsiveness")
+    try:
+        import _gui
+        _gui.app()
+        from gui.main_window import MainWindow  # noqa: F401
+    except Exception as exc:
+        results.skip("GUI heartbeat during training", f"{type(exc).__name__}: {exc}")
+        results.finish()
+        return
+    from dataclasses import replace
+
+    from core.config import ModelConfig, TrainConfig
+    from core.data import load_dataset
+    from gui.training_worker import limit_dataset
+
+    dataset = "mnist-sample" if args.quick else "mnist"
+    limit = 2000 if args.quick else None
+    epochs = 1 if args.quick else args.epochs
+    train_config = TrainConfig(dataset=dataset, epochs=epochs)
+    data = limit_dataset(load_dataset(dataset, _common.data_dir(), val_fraction=train_config.val_fraction,
+                                      seed=train_config.seed), limit)
+    model_config = replace(ModelConfig(), num_classes=data.num_classes, image_shape=data.image_shape)
+    print(f"load average before: {os.getloadavg()}")
+    headless = headless_speed(model_config, train_config, data)
+    gui = gui_training(model_config, train_config, _common.data_dir(), dataset_limit=limit)
+    print(f"load average after: {os.getloadavg()}")
+    busy, idle = gui["busy"], gui["idle"]
+    if not busy:
+        results.add("GUI heartbeat during training", None, note="no heartbeat recorded")
+        results.finish()
+        return
+    p99, worst = percentile(busy, 99), max(busy)
+    results.add("heartbeat lateness idle, median / p99", median(idle), "ms", note=f"p99 {percentile(idle, 99):.1f} ms")
+    results.add("heartbeat lateness while training, median", median(busy), "ms",
+                note=f"{len(busy)} beats over {gui['wall']:.1f} s")
+    results.add("heartbeat lateness while training, p99", p99, "ms", "<= 30 ms", p99 <= 30)
+    results.add("heartbeat lateness while training, max", worst, "ms", "<= 100 ms", worst <= 100)
+    gui_speed = gui["samples_per_second"]
+    results.add("train speed headless (Trainer)", headless, "samples/s")
+    results.add("train speed inside the GUI", gui_speed, "samples/s")
+    loss = 100 * (1 - gui_speed / headless)
+    results.add("GUI throughput below headless", loss, "%", "<= 15%", loss <= 15)
+    results.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""The benchmark scripts still run (``--quick``: tiny inputs, a few seconds each). They print
+figures; nothing here checks a timing, only that each script ends with its results line."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+QUICK = ["train_speed", "morph_speed", "default_model_60s"]
+
+
+@pytest.mark.parametrize("name", QUICK)
+def test_benchmark_quick_runs(name):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, str(BENCH / f"{name}.py"), "--quick"], cwd=BENCH.parent, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULTS_JSON ")][-1]
+    rows = json.loads(line[len("RESULTS_JSON "):])["rows"]
+    assert rows and all("figure" in row for row in rows)
