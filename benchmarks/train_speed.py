@@ -141,9 +141,9 @@ def run_engine(epochs: int, limit: int | None, batch_size: int | None, lr: float
             "batch_size": train_config.batch_size, "lr": train_config.lr}
 
 
-def matmul_peak(size: int = 2048, repeats: int = 7) -> float:
-    """Median float32 GFLOP/s... in FLOP/s, of a size x size matmul on this machine."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_peak(size: int = 2048, repeats: int = 7, dtype=torch.float32) -> float:
+    """FLOP/s of a size x size matmul on this machine, median of ``repeats``."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     torch.mm(a, b)
     times = []
     for _ in range(repeats):
@@ -178,6 +178,7 @@ def main() -> None:
         print(f"baseline: {baseline['samples_per_second']:,.0f} samples/s over {baseline['seconds']:.1f} s "
               f"(epochs {[round(s, 2) for s in baseline['epoch_seconds']]}), test -ELBO {baseline['test_elbo']:.2f}")
     peak = matmul_peak(512 if args.quick else 2048)
+    peak_bf16 = matmul_peak(512 if args.quick else 2048, dtype=torch.bfloat16)
     achieved = engine["samples_per_second"] * TRAIN_FLOPS
     tag = f"{epochs} epoch{'s' if epochs > 1 else ''}"
     results.add(f"engine train speed ({tag})", engine["samples_per_second"], "samples/s")
@@ -194,6 +195,11 @@ def main() -> None:
         results.add("baseline achieved matmul FLOP/s", baseline["samples_per_second"] * TRAIN_FLOPS / 1e9, "GFLOP/s")
     results.add("machine fp32 matmul peak (2048^2, median of 7)", peak / 1e9, "GFLOP/s",
                 note=f"engine at {100 * achieved / peak:.0f}% of it")
+    from core import training as engine_training
+
+    results.add("machine bf16 matmul peak (2048^2, median of 7)", peak_bf16 / 1e9, "GFLOP/s",
+                note="the engine trains under bf16 autocast here" if getattr(engine_training, "_BF16", False)
+                else "not used: no AMX/AVX512-BF16")
     results.finish()
 
 
