@@ -51,8 +51,9 @@ def run_app(argv: list[str] | None = None) -> int:
     if args.checkpoint:
         if window.open_model(args.checkpoint):
             _wait_for_points(app, window)
-            if args.morph and hasattr(window.explore, "select_indices"):
-                window.explore.select_indices(*args.morph)
+            if args.morph and window.explore.select_indices(*args.morph) and args.screenshot:
+                morph = window.explore.morph_panel
+                morph.show_frame(len(morph.frames) // 2)  # a picture halfway through says "morph"
         elif args.screenshot:
             return 1
     if args.screenshot:
