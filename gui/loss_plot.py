@@ -1,7 +1,9 @@
 """Live loss curves: total, reconstruction and KL per step, validation loss per epoch.
 
 Points go into growable numpy buffers as they arrive; a timer redraws at most ``REDRAW_HZ`` times a
-second, so a fast training loop never waits on the plot.
+second, so a fast training loop never waits on the plot. The view grows in "nice" steps (1, 2, 5 x 10^k)
+rather than auto-ranging on every redraw: re-laying the axis ticks was most of the GUI thread's paint
+time during training (benchmarks/gui_responsiveness.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from core.training import EpochReport, StepReport
 
-REDRAW_HZ = 10
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is >= value (value > 0)."""
+    exponent = np.floor(np.log10(value))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        if step * 10 ** exponent >= value:
+            return float(step * 10 ** exponent)
+    return float(10 ** (exponent + 1))
+
+REDRAW_HZ = 4
 # drawn in this order: the total goes last so it stays visible where it runs over the reconstruction
 SERIES = (("recon", "Reconstruction", "#2ca02c", 1.2), ("kl", "KL", "#ff7f0e", 1.2), ("loss", "Total loss", "#1f77b4", 2.0))
 
@@ -68,6 +79,9 @@ class LossPlot(QWidget):
         self.log_check = QCheckBox("Log scale")
         self.log_check.setToolTip("Show the loss on a logarithmic axis: the early drop and the KL term stay visible")
         self.log_check.toggled.connect(self.set_log_scale)
+        self.follow_data = True  # until the user pans or zooms; clear() turns it back on
+        self._view_bounds = (0.0, 0.0)
+        plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
         self.summary_label = QLabel("No training yet")
         self.summary_label.setStyleSheet("color: #555;")
 
@@ -99,11 +113,18 @@ class LossPlot(QWidget):
             self.log_check.setChecked(on)
             return
         self.plot_widget.getPlotItem().setLogMode(y=on)
+        self._view_bounds = (0.0, 0.0)
+        self._stale = True
+
+    def _stop_following(self, *_) -> None:
+        self.follow_data = False
 
     def clear(self) -> None:
         for series in (*self.series.values(), self.val_series):
             series.clear()
         self.summary_label.setText("No training yet")
+        self.follow_data = True
+        self._view_bounds = (0.0, 0.0)
         self._stale = True
 
     def append_steps(self, reports: tuple[StepReport, ...] | list[StepReport]) -> None:
@@ -149,6 +170,22 @@ class LossPlot(QWidget):
         for key, curve in self.curves.items():
             curve.setData(*self.series[key].view())
         self.val_curve.setData(*self.val_series.view())
+        if self.follow_data:
+            self._follow_view()
+
+    def _follow_view(self) -> None:
+        """Grow the view in nice steps so the axes re-tick rarely; log scale auto-ranges."""
+        plot = self.plot_widget.getPlotItem()
+        steps, losses = self.series["loss"].view()
+        if self.log_check.isChecked() or not len(steps):
+            plot.enableAutoRange()
+            return
+        _, val_losses = self.val_series.view()
+        highest = max(float(np.nanmax(losses)), float(np.nanmax(val_losses)) if len(val_losses) else 0.0)
+        bounds = (nice_ceiling(max(float(steps[-1]), 1.0)), nice_ceiling(max(highest, 1e-3)) if np.isfinite(highest) else 1.0)
+        if bounds != self._view_bounds:
+            self._view_bounds = bounds
+            plot.setRange(xRange=(0, bounds[0]), yRange=(0, bounds[1]), padding=0.02)
 
 
 def write_history_csv(history: dict, path) -> None:

@@ -22,7 +22,7 @@ from core.models import build_model
 from core.training import EpochReport, StepReport, Trainer, TrainingControl
 from gui.session import EncodedPoints, encode_points
 
-STEP_EMITS_PER_SECOND = 20
+STEP_EMITS_PER_SECOND = 10
 _OUT_OF_MEMORY = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
                                    getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)) if t)
 
