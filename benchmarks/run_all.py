@@ -64,7 +64,7 @@ def main() -> None:
         rows.extend(result)
         print(f"  {name} took {elapsed:.1f} s", file=sys.stderr, flush=True)
     print(f"machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']}, {info['threads']} threads, "
-          f"python {info['python']}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(core default PASSIVE)')}")
+          f"python {info['python']}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(libgomp default)')}")
     print(f"load average before / after: {load_before[0]:.2f} / {os.getloadavg()[0]:.2f}"
           f"{'  (other work on the machine: timings are pessimistic)' if max(load_before[0], os.getloadavg()[0]) > 1.5 else ''}")
     print(format_table(rows))
