@@ -141,3 +141,22 @@ def test_cvae_needs_two_classes(tiny_data):
 def test_batch_larger_than_dataset_is_refused(tiny_data):
     with pytest.raises(ConfigError, match="batch_size"):
         Trainer(SMALL, _config(batch_size=10_000), tiny_data)
+
+
+def test_a_loss_that_explodes_without_nan_counts_as_divergence(tiny_data, monkeypatch):
+    import core.training as training
+
+    calls = {"n": 0}
+    real_loss_terms = training.loss_terms
+
+    def exploding(*args):
+        calls["n"] += 1
+        total, recon, kl = real_loss_terms(*args)
+        return (total * 1e4, recon, kl) if calls["n"] >= 9 else (total, recon, kl)
+
+    monkeypatch.setattr(training, "loss_terms", exploding)
+    epochs = []
+    result = Trainer(SMALL, _config(epochs=3), tiny_data, on_epoch=epochs.append).run()
+    assert result.status == "diverged" and "exploded" in result.message and "lower learning rate" in result.message
+    state = result.model.state_dict()
+    assert all(torch.equal(state[k], epochs[0].weights[k]) for k in state)

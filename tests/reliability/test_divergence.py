@@ -66,9 +66,9 @@ def test_cli_reports_divergence_with_exit_1(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(training, "loss_terms", nan_at_step_5)
     out_file = tmp_path / "m.safetensors"
     status = run_cli(["train", "--dataset", "mnist-sample", "--device", "cpu", "--hidden", "64", "--epochs", "1",
-                      "--lr", "0.5", "--batch-size", "500", "--json", "--out", str(out_file)])
+                      "--lr", "0.01", "--batch-size", "500", "--json", "--out", str(out_file)])
     out, err = capsys.readouterr()
     assert status == 1 and out == ""
     line = err.split("\x1b[K")[-1].strip()  # after the progress bar
     assert "Traceback" not in err and line.startswith("latent-morph train: Training diverged at epoch 1, step 5")
-    assert "Try a lower learning rate (now 0.5; e.g. 0.05)" in line
+    assert "Try a lower learning rate (now 0.01; e.g. 0.001)" in line
