@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from core.config import ModelConfig, TrainConfig
 from core.errors import ConfigError, DatasetError, LatentMorphError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", default=None, help="where datasets live (default: $LATENT_MORPH_DATA or a per-user folder)")
     train.add_argument("--kind", default="vae", choices=["vae", "cvae", "ae"])
     train.add_argument("--arch", default="mlp", choices=["mlp", "conv"])
-    train.add_argument("--hidden", default="512,256", help="hidden widths, comma-separated (default 512,256)")
+    train.add_argument("--hidden", default=",".join(map(str, ModelConfig.hidden)), help="hidden widths, comma-separated (default %(default)s)")
     train.add_argument("--latent-dim", type=_setting(_positive_int, "ModelConfig", "latent_dim"), default=2)
     train.add_argument("--beta", type=_setting(_number, "ModelConfig", "beta"), default=1.0)
     train.add_argument("--recon", default="bce", choices=["bce", "mse"])
@@ -197,7 +198,7 @@ class ProgressBar:
 def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from core.config import ModelConfig, TrainConfig, parse_hidden
+    from core.config import parse_hidden
     from core.data import load_dataset
     from core.evaluation import evaluate
     from core.files import load_checkpoint

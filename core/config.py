@@ -90,7 +90,7 @@ class TrainConfig:
     """How to train: optimiser settings, data, device and reproducibility."""
 
     dataset: str = "mnist-sample"
-    epochs: int = 10
+    epochs: int = 30  # the 4,583-digit offline sample forms clear clusters in 30 (~15 s on 2 cores)
     batch_size: int = 128
     lr: float = 1e-3  # Adam learning rate
     seed: int = 0

@@ -73,9 +73,9 @@ class TrainingPanel(QWidget):
                                       "Autoencoder: no sampling, no KL: for comparison.")
         self.arch_combo = self._combo(ARCH_CHOICES, "MLP is fast on the CPU; the convolutional network draws "
                                       "sharper digits and is worth a GPU.")
-        self.hidden_edit = QLineEdit("512,256")
+        self.hidden_edit = QLineEdit(",".join(map(str, ModelConfig.hidden)))
         self.hidden_edit.setToolTip("Encoder layer widths, comma-separated (the decoder mirrors them).")
-        self.latent_spin = self._spin(2, 0, 100_000, "Size of the latent space. 2 can be plotted directly; "
+        self.latent_spin = self._spin(ModelConfig.latent_dim, 0, 100_000, "Size of the latent space. 2 can be plotted directly; "
                                       "larger spaces are shown through a projection.")
         self.beta_spin = QDoubleSpinBox()
         self.beta_spin.setRange(0.0, 100_000.0)
@@ -84,9 +84,9 @@ class TrainingPanel(QWidget):
         self.beta_spin.setToolTip("Weight of the KL term. Above 1 trades reconstruction for a smoother latent space.")
         self.recon_combo = self._combo(RECON_CHOICES, "How reconstructions are scored: binary cross-entropy suits "
                                        "MNIST-like pixels, mean squared error continuous ones.")
-        self.epochs_spin = self._spin(10, 0, 1_000_000, "Passes over the training set.")
-        self.batch_spin = self._spin(128, 0, 10_000_000, "Images per optimiser step.")
-        self.lr_edit = QLineEdit("0.001")
+        self.epochs_spin = self._spin(TrainConfig.epochs, 0, 1_000_000, "Passes over the training set.")
+        self.batch_spin = self._spin(TrainConfig.batch_size, 0, 10_000_000, "Images per optimiser step.")
+        self.lr_edit = QLineEdit(f"{TrainConfig.lr:g}")
         self.lr_edit.setToolTip("Adam learning rate, e.g. 0.001 or 1e-3. Lower it if the loss turns NaN.")
         self.device_combo = self._combo(DEVICE_CHOICES, "Where to train. Only devices found on this machine "
                                         "can be chosen.")
