@@ -10,12 +10,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox,
                                QScrollArea, QStackedWidget, QStyle, QWidget)
 
 from core.config import ModelConfig, TrainConfig
 from core.errors import CheckpointError, LatentMorphError
 from gui.empty_state import EmptyState
+from gui.explore import ExploreWorkspace
 from gui.loss_plot import LossPlot, write_history_csv
 from gui.model_tasks import ModelDataLoader
 from gui.workers import BackgroundTask
@@ -34,14 +35,6 @@ ABOUT_TEXT = (
     "Christopher J. C. Burges, licensed under "
     "<a href='https://creativecommons.org/licenses/by-sa/3.0/'>CC BY-SA 3.0</a>.</p>"
     "<p>Built with PyTorch, PySide6 (Qt) and pyqtgraph.</p>")
-
-
-def _explore_class():
-    try:
-        from gui.explore import ExploreWorkspace
-    except ImportError:
-        return None
-    return ExploreWorkspace
 
 
 class MainWindow(QMainWindow):
@@ -67,13 +60,8 @@ class MainWindow(QMainWindow):
         self.empty_state = EmptyState()
         self.training = TrainingController(self.session, self.training_panel, self.loss_plot, self)
         self.model_data = ModelDataLoader(self.session, self)
-        explore_class = _explore_class()
-        if explore_class is not None:
-            self.explore = explore_class(self.session, self)
-            self.explore.statusMessage.connect(self.show_status)
-        else:
-            self.explore = QLabel("The explore workspace is not available in this build.")
-            self.explore.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.explore = ExploreWorkspace(self.session, self)
+        self.explore.statusMessage.connect(self.show_status)
         self.center = QStackedWidget()
         self.center.addWidget(self.empty_state)
         self.center.addWidget(self.explore)
@@ -378,20 +366,20 @@ class MainWindow(QMainWindow):
         return True
 
     def _export_morph(self) -> None:
-        if hasattr(self.explore, "export_morph"):
-            self.explore.export_morph()
+        self.explore.export_morph()
 
     def _export_scatter(self) -> None:
-        if hasattr(self.explore, "export_scatter"):
-            self.explore.export_scatter()
+        self.explore.export_scatter()
 
     def _play_pause_morph(self) -> None:
-        if hasattr(self.explore, "play_pause"):
-            self.explore.play_pause()
+        focused = QApplication.focusWidget()
+        if isinstance(focused, QAbstractButton) and focused.isEnabled():
+            focused.animateClick()  # Space on a focused button presses it, as everywhere else
+            return
+        self.explore.play_pause()
 
     def _clear_selection(self) -> None:
-        if hasattr(self.explore, "clear_selection"):
-            self.explore.clear_selection()
+        self.explore.clear_selection()
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About Latent Morph", ABOUT_TEXT)

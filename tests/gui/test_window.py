@@ -157,6 +157,19 @@ def test_space_plays_the_morph_but_not_inside_text_fields(qtbot, main_window):
     assert fired == [True]
 
 
+def test_space_on_a_focused_button_presses_the_button_not_play(qtbot, main_window):
+    window = main_window
+    played, clicked = [], []
+    window.explore.play_pause = lambda: played.append(True)
+    button = window.loss_plot.log_check
+    button.clicked.connect(lambda: clicked.append(True))
+    window.activateWindow()
+    button.setFocus()
+    window.play_action.trigger()  # what the Space shortcut does
+    qtbot.waitUntil(lambda: clicked == [True], timeout=2000)
+    assert played == [] and button.isChecked()
+
+
 def test_about_credits_mnist(main_window, message_boxes):
     main_window.about_action.trigger()
     kind, _, text = message_boxes[-1]
