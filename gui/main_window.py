@@ -424,6 +424,7 @@ class MainWindow(QMainWindow):
         if not self._confirm_discard():
             event.ignore()
             return
+        self.explore.exporter.stop()  # an export thread must not outlive its window
         self.model_data.wait()
         self.save_settings()
         event.accept()
