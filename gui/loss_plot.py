@@ -1,7 +1,7 @@
 """Live loss curves: total, reconstruction and KL per step, validation loss per epoch.
 
 Points go into growable numpy buffers as they arrive; a timer redraws at most ``REDRAW_HZ`` times a
-second, so a fast training loop never waits on the plot. The view grows in "nice" steps (1, 2, 5 x 10^k)
+second, so a fast training loop never waits on the plot. The view grows in "nice" steps (1, 1.5, 2, 3, 4, 5, 6, 8 x 10^k)
 rather than auto-ranging on every redraw: re-laying the axis ticks was most of the GUI thread's paint
 time during training (benchmarks/gui_responsiveness.py).
 """
@@ -17,9 +17,10 @@ from core.training import EpochReport, StepReport
 
 
 def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 5 x 10^k that is >= value (value > 0)."""
+    """The smallest of 1, 1.5, 2, 3, 4, 5, 6, 8 x 10^k that is >= value (value > 0): fine enough
+    that the curves fill at least two thirds of the width, coarse enough to re-tick rarely."""
     exponent = np.floor(np.log10(value))
-    for step in (1.0, 2.0, 5.0, 10.0):
+    for step in (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
         if step * 10 ** exponent >= value:
             return float(step * 10 ** exponent)
     return float(10 ** (exponent + 1))

@@ -9,22 +9,22 @@ def _steps(start, count, loss=200.0):
 
 
 def test_nice_ceiling():
-    assert [nice_ceiling(v) for v in (0.7, 1, 1.5, 3, 7, 120, 5000)] == [1, 1, 2, 5, 10, 200, 5000]
+    assert [nice_ceiling(v) for v in (0.7, 1, 1.5, 3, 7, 120, 1080, 5000)] == [0.8, 1, 1.5, 3, 8, 150, 1500, 5000]
 
 
 def test_view_follows_data_in_nice_steps(qtbot):
     plot = LossPlot()
     qtbot.addWidget(plot)
-    plot.append_steps(_steps(1, 30))
+    plot.append_steps(_steps(1, 32))
     plot.redraw()
     x_range, y_range = plot.plot_widget.getPlotItem().getViewBox().viewRange()
-    assert 50 * 0.98 <= x_range[1] <= 50 * 1.04 and 1000 <= y_range[1] <= 1000 * 1.04
-    plot.append_steps(_steps(31, 10))
+    assert 40 * 0.98 <= x_range[1] <= 40 * 1.04 and 800 <= y_range[1] <= 800 * 1.04  # highest loss 700
+    plot.append_steps(_steps(33, 8))
     plot.redraw()
-    assert plot.plot_widget.getPlotItem().getViewBox().viewRange()[0] == x_range  # 40 steps: still inside 50
-    plot.append_steps(_steps(41, 20))
+    assert plot.plot_widget.getPlotItem().getViewBox().viewRange()[0] == x_range  # 40 steps: still inside 40
+    plot.append_steps(_steps(41, 5))
     plot.redraw()
-    assert plot.plot_widget.getPlotItem().getViewBox().viewRange()[0][1] > 99
+    assert plot.plot_widget.getPlotItem().getViewBox().viewRange()[0][1] > 49
 
 
 def test_a_user_zoom_is_kept(qtbot):
