@@ -198,7 +198,7 @@ def main() -> None:
     from core import training as engine_training
 
     results.add("machine bf16 matmul peak (2048^2, median of 7)", peak_bf16 / 1e9, "GFLOP/s",
-                note="the engine trains under bf16 autocast here" if getattr(engine_training, "_BF16", False)
+                note="the engine trains under bf16 autocast here" if engine_training.cpu_has_fast_bf16()
                 else "not used: no AMX/AVX512-BF16")
     results.finish()
 

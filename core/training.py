@@ -6,6 +6,7 @@ Callbacks receive immutable records (plain floats and CPU copies), never live te
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -113,8 +114,10 @@ class TrainingControl:
         return time.perf_counter() - start
 
 
-def _cpu_has_fast_bf16() -> bool:
-    """AMX or AVX512-BF16: bfloat16 matmuls run several times faster than float32 there."""
+@functools.lru_cache(maxsize=1)
+def cpu_has_fast_bf16() -> bool:
+    """AMX or AVX512-BF16: bfloat16 matmuls run several times faster than float32 there.
+    Read once, on first use; LATENT_MORPH_BF16=0 turns bf16 training off."""
     if os.environ.get("LATENT_MORPH_BF16", "").lower() in ("0", "off", "false", "no"):
         return False
     try:
@@ -123,8 +126,6 @@ def _cpu_has_fast_bf16() -> bool:
         return False
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
-
-_BF16 = _cpu_has_fast_bf16()
 
 
 def make_adam(params, lr: float, device: torch.device) -> torch.optim.Optimizer:
@@ -307,7 +308,7 @@ class Trainer:
         decoder run under bf16 autocast; weights, optimiser state, the noise, z and the loss stay
         float32. Evaluation is always float32."""
         model = self.model
-        if not (_BF16 and self.device.type == "cpu"):
+        if not (self.device.type == "cpu" and cpu_has_fast_bf16()):
             return model(x, labels, generator=self.noise)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             mu, logvar = model.encode(x, labels)
