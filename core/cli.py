@@ -56,7 +56,7 @@ def _setting(parse: Callable[[str], Any], config: str, field: str) -> Callable[[
             try:
                 getattr(core.config, config)(**{field: text})
             except ConfigError as exc:
-                raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+                raise argparse.ArgumentTypeError(exc.reason) from None
             raise
     return convert
 

@@ -11,6 +11,7 @@ class ConfigError(LatentMorphError, ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.reason = message  # the message without the field name, for forms that show the field
 
 
 class DatasetError(LatentMorphError):

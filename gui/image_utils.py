@@ -10,6 +10,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from core.export import to_uint8_frames
+
 GRID_PAD_VALUE = 0.35  # grey gutters between tiles, so black digit backgrounds stay apart
 
 
@@ -30,7 +32,7 @@ def tile_images(images: np.ndarray, columns: int, padding: int = 1,
 
 def to_qimage(image: np.ndarray) -> QImage:
     """A (H, W) float image in [0, 1] -> an owned 8-bit greyscale QImage."""
-    pixels = np.ascontiguousarray(np.clip(np.rint(np.asarray(image) * 255.0), 0, 255).astype(np.uint8))
+    pixels = to_uint8_frames(np.asarray(image)[None])[0]
     height, width = pixels.shape
     return QImage(pixels.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
 

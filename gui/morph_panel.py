@@ -142,7 +142,7 @@ class MorphPanel(QWidget):
         try:
             check_frames(frames)
         except ConfigError as exc:
-            self.statusMessage.emit(f"Frames {exc.args[0].split(': ', 1)[1]}")
+            self.statusMessage.emit(f"Frames {exc.reason}")
             return False
         self.frames_spin.setValue(int(frames))
         return True

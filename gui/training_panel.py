@@ -240,7 +240,7 @@ class TrainingPanel(QWidget):
             if widget is not None:
                 widget.setStyleSheet(INVALID_STYLE)
             label = self._label_for(exc.field)
-            self.error_label.setText(f"{label}: {str(exc).split(': ', 1)[-1]}" if label else str(exc))
+            self.error_label.setText(f"{label}: {exc.reason}" if label else str(exc))
         else:
             self._valid, self._error = True, ""
         self.error_label.setVisible(not self._valid)

@@ -94,6 +94,7 @@ class TrainingWorker(QObject):
         self._pending_steps: list[StepReport] = []
         self._last_step_emit = 0.0
         self._trainer: Trainer | None = None
+        self._last_points: EncodedPoints | None = None
 
     def pause(self) -> None:
         self.control.pause()
@@ -141,8 +142,11 @@ class TrainingWorker(QObject):
         self._trainer = trainer
         result = trainer.run()
         self._flush_steps()
-        weights = {k: v.detach().to("cpu", copy=True) for k, v in result.model.state_dict().items()}
-        points = self._encode(weights, data) if result.history["steps"]["step"] else None
+        weights = trainer.weights_copy()
+        if result.status == "finished" and self._last_points is not None:
+            points = self._last_points  # the last epoch encoded these very weights
+        else:
+            points = self._encode(weights, data) if result.history["steps"]["step"] else None
         self.outcome = TrainingOutcome(result.status, result.message, model_config, self.train_config, weights,
                                        copy.deepcopy(result.history), data.name, data.class_names, points,
                                        result.train_seconds, result.samples_per_second)
@@ -162,7 +166,7 @@ class TrainingWorker(QObject):
 
     def _on_epoch(self, report: EpochReport, data: DatasetSplits) -> None:
         self._flush_steps()
-        points = self._encode(report.weights, data)
+        points = self._last_points = self._encode(report.weights, data)
         if self._trainer is not None:
             self.historyUpdated.emit(copy.deepcopy(self._trainer.history))
         self.epochFinished.emit(report, points)
