@@ -140,21 +140,32 @@ class ExportRunner(QObject):
                                                           options.bounce, options.loop, report), self)
         progress = QProgressDialog(f"Writing {options.path.name}…", "Cancel", 0, 100, self._parent_widget)
         progress.setWindowTitle("Export morph")
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        # not modal: a modal dialog's setValue() runs processEvents(), and the re-entrant event
+        # delivery could delete the dialog under its own setValue (a crash seen in CI)
+        progress.setWindowModality(Qt.WindowModality.NonModal)
         progress.setMinimumDuration(PROGRESS_DELAY_MS)
         progress.setAutoClose(False)
         progress.setAutoReset(False)
         progress.canceled.connect(task.cancel)
-        task.progressed.connect(lambda fraction: progress.setValue(int(fraction * 100)))
+        task.progressed.connect(self._show_progress)
         task.succeeded.connect(lambda result: self._succeeded(f"Saved {result['frames']} frames to {result['path']}"))
         task.failed.connect(self._failed)
         task.cancelled.connect(lambda: self._cancelled(options.path))
-        task.finished.connect(progress.close)
-        task.finished.connect(progress.deleteLater)
+        task.finished.connect(self._close_progress)
         self.task, self.progress = task, progress
         self.last_error = None
         task.start()
         return task
+
+    def _show_progress(self, fraction: float) -> None:
+        if self.progress is not None:  # a late report after the export ended has nothing to update
+            self.progress.setValue(int(fraction * 100))
+
+    def _close_progress(self) -> None:
+        progress, self.progress = self.progress, None
+        if progress is not None:
+            progress.close()
+            progress.deleteLater()
 
     def export_scene(self, item, path: str | Path) -> bool:
         """A pyqtgraph item (the scatter's PlotItem) to PNG or SVG, renamed into place when complete."""

@@ -167,3 +167,19 @@ def test_cancelling_a_long_mp4_export_leaves_no_file(qtbot, workspace, tmp_path)
     assert finished.args == [False] and outcomes == ["cancelled"]
     assert list(tmp_path.iterdir()) == []
     assert "cancelled" in workspace.statuses[-1]
+
+
+def test_a_progress_report_after_the_export_ended_is_ignored(qtbot, workspace, tmp_path):
+    """A report still queued when the export ends must not reach its deleted progress dialog
+    (CI crashed with a segfault there once)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    workspace.select_indices(0, 1)
+    with qtbot.waitSignal(workspace.exporter.exportFinished, timeout=30_000):
+        task = workspace.export_morph(options=MorphExportOptions(tmp_path / "m.gif", scale=2, fps=10))
+    assert task.wait(10_000)
+    qtbot.wait(20)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the dialog is gone now
+    assert workspace.exporter.progress is None
+    task.progressed.emit(0.5)  # a late report
+    assert (tmp_path / "m.gif").exists()
