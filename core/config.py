@@ -20,6 +20,8 @@ MAX_LATENT_DIM = 512
 MAX_HIDDEN_WIDTH = 8192
 MAX_EPOCHS = 10_000
 MAX_BATCH_SIZE = 65_536
+MAX_BETA = 1000.0
+MAX_SEED = 2**31 - 1
 DEFAULT_VAL_FRACTION = 1 / 12  # held out for validation: 5,000 of MNIST's 60,000
 
 
@@ -63,7 +65,7 @@ class ModelConfig:
             raise ConfigError("hidden", "give at least one hidden layer width, e.g. 512,256")
         for width in self.hidden:
             _int_range("hidden", width, 1, MAX_HIDDEN_WIDTH)
-        _float_range("beta", self.beta, 0.0, 1000.0)
+        _float_range("beta", self.beta, 0.0, MAX_BETA)
         _int_range("num_classes", self.num_classes, 1, 10_000)
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
             raise ConfigError("image_shape", f"must be (channels, height, width), got {self.image_shape}")
@@ -107,7 +109,7 @@ class TrainConfig:
         _int_range("epochs", self.epochs, 1, MAX_EPOCHS)
         _int_range("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
         _float_range("lr", self.lr, 1e-8, 10.0, low_open=False)
-        _int_range("seed", self.seed, 0, 2**31 - 1)
+        _int_range("seed", self.seed, 0, MAX_SEED)
         _choice("device", self.device, DEVICES)
         _float_range("val_fraction", self.val_fraction, 0.0, 0.5)
         _int_range("step_report_every", self.step_report_every, 1, 1_000_000)

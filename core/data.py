@@ -41,6 +41,19 @@ class DatasetSplits:
     val_y: Tensor
     test_x: Tensor
     test_y: Tensor
+    split_seed: int = 0  # the seed that cut the validation split from the training images
+    val_fraction: float = DEFAULT_VAL_FRACTION
+
+    def fits(self, name: str, seed: int, val_fraction: float) -> bool:
+        """True when loading ``name`` with this seed and fraction would give these very splits."""
+        return self.name == name and self.split_seed == seed and self.val_fraction == val_fraction
+
+    def head(self, limit: int | None) -> "DatasetSplits":
+        """The first ``limit`` samples of each split (all of them for None): a hook for quick runs."""
+        if not limit:
+            return self
+        return replace(self, **{k: getattr(self, k)[:limit] for k in
+                                ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")})
 
     @property
     def num_classes(self) -> int:
@@ -82,7 +95,7 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, val_fract
     else:
         raise DatasetError(f"unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)} or folder:PATH")
     train_x, train_y, val_x, val_y = _split_validation(train_x, train_y, val_fraction, seed)
-    return DatasetSplits(name, tuple(classes), train_x, train_y, val_x, val_y, test_x, test_y)
+    return DatasetSplits(name, tuple(classes), train_x, train_y, val_x, val_y, test_x, test_y, seed, val_fraction)
 
 
 def _to_float_images(images: np.ndarray | Tensor) -> Tensor:
@@ -189,5 +202,6 @@ def _read_folder(root: Path, seed: int, test_fraction: float = 0.1
     return x[train_idx], y[train_idx], x[test_idx], y[test_idx], tuple(d.name for d in class_dirs)
 
 
-def class_counts(labels: Tensor, num_classes: int) -> list[int]:
-    return torch.bincount(labels.cpu(), minlength=num_classes).tolist()
+def class_name(names: tuple[str, ...] | list[str], label: int) -> str:
+    """The display name of class ``label``: its dataset name when known, else the number itself."""
+    return names[label] if 0 <= label < len(names) else str(label)

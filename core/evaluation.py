@@ -21,29 +21,39 @@ IW_ELEMENT_BUDGET = 2**24  # samples x pixels decoded at once: bounds memory (~6
 @torch.no_grad()
 def evaluate_elbo(model: LatentModel, x: Tensor, labels: Tensor, config: ModelConfig, seed: int = 0,
                   batch_size: int = EVAL_BATCH_SIZE) -> dict[str, float]:
-    """Means over the split of loss (= recon + beta*KL), recon and KL with one z sample each."""
+    """Means over the split, in nats per sample, with one z sample each: loss (= recon + beta*KL),
+    recon, KL and ``kl_per_dim`` (a list of latent_dim floats; zeros for an autoencoder)."""
     was_training = model.training
     model.eval()
     generator = torch.Generator(device=x.device).manual_seed(seed)
-    totals = torch.zeros(2, dtype=torch.float64, device=x.device)
+    recon_total = torch.zeros((), dtype=torch.float64, device=x.device)
+    kl_dims = torch.zeros(config.latent_dim, dtype=torch.float64, device=x.device)
     for start in range(0, len(x), batch_size):
         xb, yb = x[start:start + batch_size], labels[start:start + batch_size]
         logits, mu, logvar = model(xb, yb, generator=generator)
-        totals[0] += reconstruction_loss(logits, xb, config.recon).sum().double()
-        totals[1] += kl_divergence(mu, logvar).sum().double()
+        recon_total += reconstruction_loss(logits, xb, config.recon).sum().double()
+        if logvar is not None:
+            kl_dims += kl_per_dimension(mu, logvar).sum(0).double()
     model.train(was_training)
-    recon, kl = (totals / max(len(x), 1)).tolist()
-    return {"loss": recon + config.beta * kl, "recon": recon, "kl": kl}
+    n = max(len(x), 1)
+    recon, kl_per_dim = recon_total.item() / n, (kl_dims / n).tolist()
+    kl = sum(kl_per_dim)
+    return {"loss": recon + config.beta * kl, "recon": recon, "kl": kl, "kl_per_dim": kl_per_dim}
 
 
 @torch.no_grad()
 def evaluate(model: LatentModel, x: Tensor, labels: Tensor, iw_samples: int = 0, seed: int = 0,
              batch_size: int = EVAL_BATCH_SIZE, progress: Callable[[float], None] | None = None) -> dict:
-    """Full evaluation. ``elbo`` is the negative ELBO with beta = 1 (an upper bound on -log p(x)).
+    """Full evaluation, means in nats per sample. Returns a dict:
 
-    Returns elbo, recon, kl, loss (with the model's beta), kl_per_dim (list), active_units and,
-    when ``iw_samples`` > 0 for a variational model, ``nll``: the K-sample importance-weighted
-    estimate of -log p(x).
+    recon: the reconstruction term; loss: the training objective, recon + beta*KL (recon for an AE);
+    active_units: latent units whose mean code varies across the split (Burda et al.);
+    elbo: the negative ELBO with beta = 1, an upper bound on -log p(x); kl and kl_per_dim (a list of
+    latent_dim floats): its KL term; nll: the ``iw_samples``-sample importance-weighted estimate of
+    -log p(x), None when ``iw_samples`` is 0.
+
+    An autoencoder (kind 'ae') has no posterior, so no bound: its elbo, kl, kl_per_dim and nll are
+    None, and recon is the figure to compare it by.
     """
     config = model.config
     model.eval()
@@ -65,17 +75,19 @@ def evaluate(model: LatentModel, x: Tensor, labels: Tensor, iw_samples: int = 0,
     n = max(len(x), 1)
     mu_all = torch.cat(mus) if mus else torch.zeros(0, config.latent_dim)
     variance = mu_all.double().var(dim=0, unbiased=False) if len(mu_all) > 1 else torch.zeros(config.latent_dim)
-    result = {
+    variational = config.is_variational
+    nll = None
+    if iw_samples > 0 and variational:
+        nll = importance_weighted_nll(model, x, labels, iw_samples, seed=seed, progress=progress)
+    return {
         "recon": recon_sum / n,
-        "kl": kl_sum / n,
-        "elbo": (recon_sum + kl_sum) / n,
+        "kl": kl_sum / n if variational else None,
+        "elbo": (recon_sum + kl_sum) / n if variational else None,
         "loss": (recon_sum + config.beta * kl_sum) / n,
-        "kl_per_dim": (kl_dims / n).tolist(),
+        "kl_per_dim": (kl_dims / n).tolist() if variational else None,
         "active_units": int((variance > ACTIVE_UNIT_THRESHOLD).sum().item()),
+        "nll": nll,
     }
-    if iw_samples > 0 and config.is_variational:
-        result["nll"] = importance_weighted_nll(model, x, labels, iw_samples, seed=seed, progress=progress)
-    return result
 
 
 @torch.no_grad()

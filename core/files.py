@@ -1,8 +1,9 @@
-"""Checkpoints and atomic writes.
+"""Model files and atomic writes.
 
-A checkpoint is one safetensors file: the tensors (model weights, optimiser moments, noise RNG
-state) plus string metadata holding the model and training configs, the training history, the
-dataset, the class names and the app version. Loading never runs code from the file.
+A model file is a ``core.run_record.RunRecord`` serialised as one safetensors file: the tensors
+(model weights, optimiser moments, noise RNG state) plus string metadata holding the model and
+training configs, the position, the training history, the dataset, the class names and the app
+version. Loading never runs code from the file. Files written by release 0.1.0 still open.
 """
 
 from __future__ import annotations
@@ -13,45 +14,21 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 from torch import Tensor
 
-from core import __version__
 from core.config import ModelConfig, TrainConfig
 from core.errors import CheckpointError, LatentMorphError
+from core.run_record import History, RunRecord, TrainingPosition
 
 FORMAT_NAME = "latent-morph"
 FORMAT_VERSION = 1
 MODEL_PREFIX = "model."
 OPTIMIZER_PREFIX = "optimizer."
 NOISE_RNG_KEY = "rng.noise"
-
-
-@dataclass
-class TrainingPosition:
-    """Where training stands: finished epochs, steps into the current epoch, total steps."""
-
-    epoch: int = 0
-    step_in_epoch: int = 0
-    global_step: int = 0
-
-
-@dataclass
-class Checkpoint:
-    model_config: ModelConfig
-    state_dict: dict[str, Tensor]
-    train_config: TrainConfig | None = None
-    history: dict[str, Any] = field(default_factory=dict)
-    dataset: str = ""
-    class_names: tuple[str, ...] = ()
-    app_version: str = __version__
-    position: TrainingPosition = field(default_factory=TrainingPosition)
-    optimizer_state: dict[str, Any] | None = None
-    noise_rng_state: Tensor | None = None
 
 
 @contextlib.contextmanager
@@ -77,6 +54,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     temp = Path(temp_name)
     try:
         yield temp
+        os.chmod(temp, _mode_for(target))  # mkstemp made it 0600; the user's file gets the usual mode
         os.replace(temp, target)
     except OSError as exc:
         temp.unlink(missing_ok=True)
@@ -84,6 +62,27 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits a file written to ``target`` should get: the existing file's when it is
+    replaced, else 0o666 less the process umask, as open() would give a new file."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:  # Linux reports it without changing it (os.umask can only be read by setting it)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _describe_os_error(exc: OSError) -> str:
@@ -94,11 +93,11 @@ def _describe_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
-    """Write atomically; returns the path. Raises LatentMorphError if it cannot be written."""
+def save_checkpoint(checkpoint: RunRecord, path: str | os.PathLike) -> Path:
+    """Write a run record atomically; returns the path. Raises LatentMorphError if it cannot be written."""
     from safetensors.torch import save_file
 
-    tensors = {MODEL_PREFIX + name: t.detach().cpu().contiguous() for name, t in checkpoint.state_dict.items()}
+    tensors = {MODEL_PREFIX + name: t.detach().cpu().contiguous() for name, t in checkpoint.weights.items()}
     optimizer_groups = None
     if checkpoint.optimizer_state is not None:
         for index, state in checkpoint.optimizer_state["state"].items():
@@ -113,7 +112,7 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
         "app_version": checkpoint.app_version,
         "model_config": checkpoint.model_config.to_json(),
         "train_config": checkpoint.train_config.to_json() if checkpoint.train_config else "",
-        "history": json.dumps(checkpoint.history),
+        "history": json.dumps(checkpoint.history.to_dict(), allow_nan=False),
         "dataset": checkpoint.dataset,
         "class_names": json.dumps(list(checkpoint.class_names)),
         "position": json.dumps(vars(checkpoint.position)),
@@ -136,8 +135,8 @@ def _as_os_error(exc: Exception) -> OSError:
     return OSError(code, os.strerror(code) if match else _short(exc))
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read and validate a checkpoint. Any problem raises CheckpointError naming the file."""
+def load_checkpoint(path: str | os.PathLike) -> RunRecord:
+    """Read and validate a model file. Any problem raises CheckpointError naming the file."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such file")
@@ -169,8 +168,8 @@ def _read_safetensors(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
 
     with open(path, "rb") as handle:
         head = handle.read(8)
-    if len(head) < 8:
-        raise CheckpointError(f"{path}: the file is truncated ({path.stat().st_size} bytes)")
+    if len(head) < 8:  # too short to be any safetensors file: /etc/hostname, a stray text file
+        raise CheckpointError(f"{path}: not a Latent Morph model file ({path.stat().st_size} bytes)")
     header_size = int.from_bytes(head, "little")
     if header_size > path.stat().st_size - 8:
         raise CheckpointError(f"{path}: not a Latent Morph model file, or it is truncated (header runs past the end)")
@@ -182,7 +181,7 @@ def _read_safetensors(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
     return tensors, metadata
 
 
-def _checkpoint_from(tensors: dict[str, Tensor], metadata: dict[str, str], path: Path) -> Checkpoint:
+def _checkpoint_from(tensors: dict[str, Tensor], metadata: dict[str, str], path: Path) -> RunRecord:
     version = int(metadata.get("format_version", "0"))
     if version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer Latent Morph (format {version}, this version reads "
@@ -208,11 +207,11 @@ def _checkpoint_from(tensors: dict[str, Tensor], metadata: dict[str, str], path:
     noise = tensors.get(NOISE_RNG_KEY)
     if noise is not None and (noise.dtype != torch.uint8 or noise.shape != torch.Generator().get_state().shape):
         raise ValueError("the saved random-number state has the wrong type or size")
-    return Checkpoint(
+    return RunRecord(
         model_config=model_config,
-        state_dict=state_dict,
+        weights=state_dict,
         train_config=TrainConfig.from_json(train_text) if train_text else None,
-        history=_json_field(metadata, "history", dict),
+        history=History.from_dict(_json_field(metadata, "history", dict)),
         dataset=metadata.get("dataset", ""),
         class_names=tuple(str(name) for name in _json_field(metadata, "class_names", list)),
         app_version=metadata.get("app_version", "?"),

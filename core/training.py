@@ -6,12 +6,13 @@ Callbacks receive immutable records (plain floats and CPU copies), never live te
 
 from __future__ import annotations
 
+import enum
 import functools
 import math
 import os
 import threading
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -22,15 +23,25 @@ from core.config import ModelConfig, TrainConfig
 from core.data import DatasetSplits
 from core.device import resolve_device
 from core.errors import ConfigError
-from core.files import Checkpoint, TrainingPosition, save_checkpoint
+from core.files import save_checkpoint
 from core.losses import loss_terms
 from core.models import LatentModel, build_model
+from core.run_record import (EpochRow, History, RunRecord, StepRow, TrainingPosition, copy_optimizer_state,
+                             mean_rows)
 
-EVAL_BATCH_SIZE = 2048
 PAUSE_POLL_SECONDS = 0.05
 # A loss this many times the untrained model's has left any sensible optimum: a run with lr 10 can
 # climb from 550 to 23 million nats without ever producing a NaN.
 EXPLOSION_FACTOR = 100
+
+
+class RunStatus(enum.StrEnum):
+    """How a run ended (RUNNING only while it goes on)."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    DIVERGED = "diverged"
 
 
 @dataclass(frozen=True)
@@ -43,39 +54,41 @@ class StepReport:
     recon: float
     kl: float
     samples_per_second: float
+    eta_seconds: float = math.nan  # time left for the planned epochs at the current speed
+    beta: float = 1.0  # the KL weight in force
+
+    @property
+    def row(self) -> StepRow:
+        return StepRow(self.epoch, self.global_step, self.loss, self.recon, self.kl, self.beta)
 
 
 @dataclass(frozen=True)
 class EpochReport:
-    epoch: int  # epochs finished (1-based)
-    epochs: int
-    global_step: int
-    train_loss: float  # nats per sample, mean over the epoch
-    train_recon: float
-    train_kl: float
-    val_loss: float  # -ELBO on the validation split (nan when there is none)
-    val_recon: float
-    val_kl: float
-    elapsed_seconds: float
-    eta_seconds: float
-    samples_per_second: float
-    weights: dict[str, Tensor] = field(default_factory=dict, repr=False, compare=False)  # CPU copy
+    """One finished epoch: its history row, and a snapshot of the whole run at that moment."""
 
-    def to_dict(self) -> dict[str, float]:
-        """The figures without the weights (asdict would deep-copy every tensor)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "weights"}
+    row: EpochRow
+    epochs: int  # epochs planned
+    eta_seconds: float  # time left for the planned epochs at this run's speed
+    record: RunRecord = field(repr=False, compare=False)  # CPU copies: safe on any thread, resumable
 
 
 @dataclass
 class TrainingResult:
-    status: str  # finished | cancelled | diverged
+    status: RunStatus
     message: str
     model: LatentModel
-    history: dict
-    position: TrainingPosition
+    record: RunRecord  # the whole run as it ended (the last good epoch's state after a divergence)
     train_seconds: float
     samples_per_second: float
     checkpoint_path: Path | None
+
+    @property
+    def history(self) -> History:
+        return self.record.history
+
+    @property
+    def position(self) -> TrainingPosition:
+        return self.record.position
 
 
 class TrainingControl:
@@ -85,6 +98,7 @@ class TrainingControl:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._parked = threading.Event()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -104,13 +118,22 @@ class TrainingControl:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    @property
+    def parked(self) -> bool:
+        """True while the training loop is blocked in ``wait_while_paused``: no step can happen."""
+        return self._parked.is_set()
+
     def wait_while_paused(self) -> float:
         """Block while paused; returns the seconds spent waiting."""
         if self._running.is_set():
             return 0.0
         start = time.perf_counter()
-        while not self._running.wait(PAUSE_POLL_SECONDS):
-            pass
+        self._parked.set()
+        try:
+            while not self._running.wait(PAUSE_POLL_SECONDS):
+                pass
+        finally:
+            self._parked.clear()
         return time.perf_counter() - start
 
 
@@ -141,27 +164,47 @@ def make_adam(params, lr: float, device: torch.device) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr)
 
 
-def empty_history() -> dict:
-    return {"steps": {"epoch": [], "step": [], "loss": [], "recon": [], "kl": []}, "epochs": []}
+def eta_seconds(samples_left: int, samples_per_second: float) -> float:
+    """Seconds left for ``samples_left`` training samples at the measured speed (NaN before a measure)."""
+    return samples_left / samples_per_second if samples_per_second > 0 else math.nan
+
+
+@dataclass
+class _Clock:
+    """Training time of a run, pauses excluded, and the samples done since the last step report."""
+
+    run_start: float = field(default_factory=time.perf_counter)
+    interval_start: float = field(default_factory=lambda: time.perf_counter())
+    samples_done: int = 0
+    interval_samples: int = 0
+    interval_steps: int = 0
+
+    def exclude(self, seconds: float) -> None:
+        self.run_start += seconds
+        self.interval_start += seconds
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.run_start
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.samples_done / max(self.elapsed, 1e-9)
 
 
 class Trainer:
-    """Adam on whole-dataset tensors held on the device, batched by index."""
+    """Adam on whole-dataset tensors held on the device, batched by index.
+
+    ``run`` trains until the planned epochs are done, a stop is requested or the loss diverges, and
+    returns a ``TrainingResult`` whose ``record`` can be saved and resumed exactly.
+    """
 
     def __init__(self, model_config: ModelConfig, train_config: TrainConfig, data: DatasetSplits, *,
-                 checkpoint_path: str | Path | None = None, resume: Checkpoint | None = None,
+                 checkpoint_path: str | Path | None = None, resume: RunRecord | None = None,
                  on_step: Callable[[StepReport], None] | None = None,
                  on_epoch: Callable[[EpochReport], None] | None = None,
                  control: TrainingControl | None = None) -> None:
-        if model_config.is_conditional and data.num_classes < 2:
-            raise ConfigError("kind", f"a CVAE needs at least two classes; {data.name} has {data.num_classes}. "
-                                      "Train a VAE instead")
-        if model_config.num_classes != data.num_classes:
-            raise ConfigError("num_classes", f"model has {model_config.num_classes}, dataset has {data.num_classes}")
-        if tuple(model_config.image_shape) != tuple(data.image_shape):
-            raise ConfigError("image_shape", f"model expects {model_config.image_shape}, data is {data.image_shape}")
-        if train_config.batch_size > len(data.train_x):
-            raise ConfigError("batch_size", f"must be at most the training set size ({len(data.train_x)})")
+        check_fits(model_config, train_config, data)
         self.model_config = model_config
         self.train_config = train_config
         self.device = resolve_device(train_config.device)
@@ -173,135 +216,171 @@ class Trainer:
         self.model = build_model(model_config, seed=train_config.seed).to(self.device)
         self.optimizer = make_adam(self.model.parameters(), train_config.lr, self.device)
         self.noise = torch.Generator(device=self.device).manual_seed(train_config.seed)
-        self.history = empty_history()
+        self.history = History()
         self.position = TrainingPosition()
         if resume is not None:
             self._restore(resume)
-        self._last_good = self._snapshot_state()
+        self._last_good = self.record()
+        self._clock = _Clock()
+        self._interval_sums = torch.zeros(3, device=self.device)  # loss, recon, kl since the last report
 
     @property
     def steps_per_epoch(self) -> int:
         return math.ceil(len(self.data.train_x) / self.train_config.batch_size)
 
-    def _restore(self, checkpoint: Checkpoint) -> None:
-        if checkpoint.model_config != self.model_config:
+    def _restore(self, record: RunRecord) -> None:
+        if record.model_config != self.model_config:
             raise ConfigError("resume", "the checkpoint's model settings differ from the ones given")
-        self.model.load_state_dict(checkpoint.state_dict)
-        if checkpoint.optimizer_state is not None:
-            self.optimizer.load_state_dict(checkpoint.optimizer_state)
+        self.model.load_state_dict(record.weights)
+        if record.optimizer_state is not None:
+            self.optimizer.load_state_dict(record.optimizer_state)
             for group in self.optimizer.param_groups:
                 group["lr"] = self.train_config.lr
-        if checkpoint.noise_rng_state is not None and self.device.type == "cpu":
-            self.noise.set_state(checkpoint.noise_rng_state)
-        self.history = checkpoint.history or empty_history()
-        self.position = TrainingPosition(**vars(checkpoint.position))
-
-    def _snapshot_state(self) -> tuple[dict, dict]:
-        model_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        optim_state = {"state": {i: {k: v.clone() for k, v in s.items()}
-                                 for i, s in self.optimizer.state_dict()["state"].items()},
-                       "param_groups": self.optimizer.state_dict()["param_groups"]}
-        return model_state, optim_state
+        if record.noise_rng_state is not None and self.device.type == "cpu":
+            self.noise.set_state(record.noise_rng_state)
+        self.history = record.history.copy()
+        self.position = record.position.copy()
 
     def weights_copy(self) -> dict[str, Tensor]:
         """A CPU copy of the current weights, safe to hand to another thread."""
         return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
 
-    def checkpoint(self) -> Checkpoint:
-        return Checkpoint(
-            model_config=self.model_config, state_dict=self.weights_copy(), train_config=self.train_config,
-            history=self.history, dataset=self.data.name, class_names=self.data.class_names,
-            position=TrainingPosition(**vars(self.position)), optimizer_state=self.optimizer.state_dict(),
+    def record(self) -> RunRecord:
+        """A snapshot of the run now: CPU copies nothing else changes, safe on any thread."""
+        return RunRecord(
+            model_config=self.model_config, weights=self.weights_copy(), train_config=self.train_config,
+            history=self.history.copy(), dataset=self.data.name, class_names=self.data.class_names,
+            position=self.position.copy(), optimizer_state=copy_optimizer_state(self.optimizer.state_dict()),
             noise_rng_state=self.noise.get_state().cpu())
 
-    def _save(self) -> None:
+    def _save(self, record: RunRecord) -> None:
         if self.checkpoint_path is not None:
-            save_checkpoint(self.checkpoint(), self.checkpoint_path)
+            save_checkpoint(record, self.checkpoint_path)
 
     def _permutation(self, epoch: int) -> Tensor:
         generator = torch.Generator().manual_seed(self.train_config.seed * 100_003 + epoch)
         return torch.randperm(len(self.data.train_x), generator=generator).to(self.device)
 
+    # ----- the loop -----
     def run(self) -> TrainingResult:
-        config = self.train_config
-        model, data = self.model, self.data
-        n_train = len(data.train_x)
-        steps_per_epoch = self.steps_per_epoch
-        active_seconds = 0.0
-        samples_done = 0
-        status, message = "finished", f"trained {config.epochs} epochs"
-        model.train()
-        run_start = time.perf_counter()
-        interval_start = run_start
-        sums = torch.zeros(3, device=self.device)  # loss, recon, kl since the last report
-        interval_steps = interval_samples = 0
-        while self.position.epoch < config.epochs and status == "finished":
-            order = self._permutation(self.position.epoch)
-            while self.position.step_in_epoch < steps_per_epoch:
-                if self.control.paused:
-                    waited = self.control.wait_while_paused()
-                    interval_start += waited
-                    run_start += waited
-                if self.control.stop_requested:
-                    status = "cancelled"
-                    message = (f"stopped at epoch {self.position.epoch + 1}, "
-                               f"step {self.position.step_in_epoch}/{steps_per_epoch}")
-                    break
-                step = self.position.step_in_epoch
-                index = order[step * config.batch_size:(step + 1) * config.batch_size]
-                x = data.train_x[index]  # (B, C, H, W)
-                labels = data.train_y[index]
-                logits, mu, logvar = self._forward(x, labels)
-                loss, recon, kl = loss_terms(logits, x, mu, logvar, self.model_config.recon, self.model_config.beta)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
-                sums += torch.stack([loss.detach(), recon.detach(), kl.detach()])
-                interval_steps += 1
-                interval_samples += len(index)
-                self.position.step_in_epoch += 1
-                self.position.global_step += 1
-                if interval_steps >= config.step_report_every or self.position.step_in_epoch == steps_per_epoch:
-                    means = (sums / interval_steps).tolist()
-                    if not all(math.isfinite(v) for v in means):
-                        status, message = "diverged", self._diverged_message("became NaN or infinite")
-                        break
-                    if means[0] > EXPLOSION_FACTOR * self._reference_loss(means[0]):
-                        status, message = "diverged", self._diverged_message(
-                            f"exploded to {means[0]:.3g}, over {EXPLOSION_FACTOR}x its starting value")
-                        break
-                    now = time.perf_counter()
-                    self._record_step(means)
-                    samples_done += interval_samples
-                    if self.on_step is not None:
-                        self.on_step(StepReport(self.position.epoch, self.position.step_in_epoch, steps_per_epoch,
-                                                self.position.global_step, *means,
-                                                interval_samples / max(now - interval_start, 1e-9)))
-                    sums.zero_()
-                    interval_steps = interval_samples = 0
-                    interval_start = now
-            if status != "finished":
+        self._clock = _Clock()
+        status, message = RunStatus.RUNNING, ""
+        self.model.train()
+        while status is RunStatus.RUNNING:
+            if self.position.epoch >= self.train_config.epochs:
+                status, message = RunStatus.FINISHED, f"trained {self.train_config.epochs} epochs"
                 break
-            self.position.epoch += 1
-            self.position.step_in_epoch = 0
-            active_seconds = time.perf_counter() - run_start
-            report = self._end_epoch(active_seconds, samples_done, n_train)
-            if not math.isfinite(report.val_loss) and len(data.val_x):
-                status, message = "diverged", self._diverged_message("became NaN or infinite")
-                break
-            self._last_good = self._snapshot_state()
-            self._save()
-            if self.on_epoch is not None:
-                self.on_epoch(report)
-        active_seconds = time.perf_counter() - run_start
-        if status == "diverged":
-            self.model.load_state_dict(self._last_good[0])
-            self.optimizer.load_state_dict(self._last_good[1])
-        elif status == "cancelled":
-            self._save()
-        model.eval()
-        return TrainingResult(status, message, model, self.history, self.position, active_seconds,
-                              samples_done / max(active_seconds, 1e-9), self.checkpoint_path)
+            status, message = self._train_epoch()
+            if status is RunStatus.RUNNING:
+                status, message = self._finish_epoch()
+        return self._end(status, message)
+
+    def _train_epoch(self) -> tuple[RunStatus, str]:
+        """Optimiser steps to the end of the current epoch; RUNNING when it got there."""
+        order = self._permutation(self.position.epoch)
+        while self.position.step_in_epoch < self.steps_per_epoch:
+            if self.control.paused:
+                self._clock.exclude(self.control.wait_while_paused())
+            if self.control.stop_requested:
+                return RunStatus.CANCELLED, (f"stopped at epoch {self.position.epoch + 1}, "
+                                             f"step {self.position.step_in_epoch}/{self.steps_per_epoch}")
+            self._train_step(order)
+            if self._report_due():
+                status, message = self._report_steps()
+                if status is not RunStatus.RUNNING:
+                    return status, message
+        return RunStatus.RUNNING, ""
+
+    def _train_step(self, order: Tensor) -> None:
+        batch = self.train_config.batch_size
+        step = self.position.step_in_epoch
+        index = order[step * batch:(step + 1) * batch]
+        x, labels = self.data.train_x[index], self.data.train_y[index]  # (B, C, H, W), (B,)
+        logits, mu, logvar = self._forward(x, labels)
+        loss, recon, kl = loss_terms(logits, x, mu, logvar, self.model_config.recon, self.model_config.beta)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self._interval_sums += torch.stack([loss.detach(), recon.detach(), kl.detach()])
+        self._clock.interval_steps += 1
+        self._clock.interval_samples += len(index)
+        self.position.step_in_epoch += 1
+        self.position.global_step += 1
+
+    def _report_due(self) -> bool:
+        return (self._clock.interval_steps >= self.train_config.step_report_every
+                or self.position.step_in_epoch == self.steps_per_epoch)
+
+    def _report_steps(self) -> tuple[RunStatus, str]:
+        """Average the steps since the last report, check them, record a StepRow and report it.
+        The only place figures cross from the device to the host during an epoch."""
+        clock = self._clock
+        loss, recon, kl = (self._interval_sums / clock.interval_steps).tolist()
+        if not all(math.isfinite(v) for v in (loss, recon, kl)):
+            return RunStatus.DIVERGED, self._diverged_message("became NaN or infinite")
+        if loss > EXPLOSION_FACTOR * self._reference_loss(loss):
+            return RunStatus.DIVERGED, self._diverged_message(
+                f"exploded to {loss:.3g}, over {EXPLOSION_FACTOR}x its starting value")
+        now = time.perf_counter()
+        speed = clock.interval_samples / max(now - clock.interval_start, 1e-9)
+        clock.samples_done += clock.interval_samples
+        report = StepReport(self.position.epoch, self.position.step_in_epoch, self.steps_per_epoch,
+                            self.position.global_step, loss, recon, kl, speed,
+                            eta_seconds(self._samples_left(), clock.samples_per_second), self.model_config.beta)
+        self.history.steps.append(report.row)
+        self._interval_sums.zero_()
+        clock.interval_steps = clock.interval_samples = 0
+        clock.interval_start = now
+        if self.on_step is not None:
+            self.on_step(report)
+        return RunStatus.RUNNING, ""
+
+    def _samples_left(self) -> int:
+        n_train = len(self.data.train_x)
+        epochs_left = self.train_config.epochs - self.position.epoch
+        return max(0, epochs_left * n_train - min(n_train, self.position.step_in_epoch * self.train_config.batch_size))
+
+    def _finish_epoch(self) -> tuple[RunStatus, str]:
+        """Validate, record the epoch, checkpoint and report it."""
+        self.position.epoch += 1
+        self.position.step_in_epoch = 0
+        row = self._epoch_row()
+        if not math.isfinite(row.val_loss) and len(self.data.val_x):
+            return RunStatus.DIVERGED, self._diverged_message("became NaN or infinite")
+        self.history.epochs.append(row)
+        record = self._last_good = self.record()
+        self._save(record)
+        if self.on_epoch is not None:
+            speed = self._clock.samples_per_second
+            self.on_epoch(EpochReport(row, self.train_config.epochs, eta_seconds(self._samples_left(), speed), record))
+        return RunStatus.RUNNING, ""
+
+    def _epoch_row(self) -> EpochRow:
+        from core.evaluation import evaluate_elbo
+
+        train = mean_rows(self.history.steps_in_epoch(self.position.epoch - 1))
+        if len(self.data.val_x):
+            val = evaluate_elbo(self.model, self.data.val_x, self.data.val_y, self.model_config, seed=0)
+            val_terms, kl_per_dim = (val["loss"], val["recon"], val["kl"]), tuple(val["kl_per_dim"])
+        else:
+            val_terms, kl_per_dim = (math.nan, math.nan, math.nan), ()
+        self.model.train()
+        return EpochRow(self.position.epoch, self.position.global_step, *train, *val_terms, self._clock.elapsed,
+                        self._clock.samples_per_second, self.model_config.beta, kl_per_dim)
+
+    def _end(self, status: RunStatus, message: str) -> TrainingResult:
+        if status is RunStatus.DIVERGED:  # back to the last good end of an epoch
+            record = self._last_good
+            self.model.load_state_dict(record.weights)
+            self.optimizer.load_state_dict(record.optimizer_state)
+            self.history, self.position = record.history.copy(), record.position.copy()
+        else:
+            record = self.record()
+            if status is RunStatus.CANCELLED:
+                self._save(record)
+        self.model.eval()
+        return TrainingResult(status, message, self.model, record, self._clock.elapsed,
+                              self._clock.samples_per_second, self.checkpoint_path)
 
     def _forward(self, x: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """model(x) for training. On CPUs with fast bfloat16 (AMX / AVX512-BF16) the encoder and
@@ -321,39 +400,24 @@ class Trainer:
 
     def _reference_loss(self, current: float) -> float:
         """The first loss this run's history recorded (the untrained model's), or ``current``."""
-        losses = self.history["steps"]["loss"]
-        return abs(losses[0]) if losses else abs(current)
+        return abs(self.history.steps[0].loss) if self.history.steps else abs(current)
 
     def _diverged_message(self, what: str) -> str:
-        done = len(self.history["epochs"])
+        done = len(self.history.epochs)
         kept = f"the end of epoch {done}" if done else "before training started"
         return (f"Training diverged at epoch {self.position.epoch + 1}, step {self.position.step_in_epoch}: "
                 f"the loss {what}. The model keeps the weights from {kept}. "
                 f"Try a lower learning rate (now {self.train_config.lr:g}; e.g. {self.train_config.lr / 10:g}).")
 
-    def _record_step(self, means: list[float]) -> None:
-        steps = self.history["steps"]
-        steps["epoch"].append(self.position.epoch)
-        steps["step"].append(self.position.global_step)
-        for key, value in zip(("loss", "recon", "kl"), means):
-            steps[key].append(value)
 
-    def _end_epoch(self, elapsed: float, samples_done: int, n_train: int) -> EpochReport:
-        from core.evaluation import evaluate_elbo
-
-        finished = self.position.epoch
-        steps = self.history["steps"]
-        in_epoch = [i for i, e in enumerate(steps["epoch"]) if e == finished - 1]
-        train = [sum(steps[k][i] for i in in_epoch) / max(len(in_epoch), 1) for k in ("loss", "recon", "kl")]
-        if len(self.data.val_x):
-            val = evaluate_elbo(self.model, self.data.val_x, self.data.val_y, self.model_config, seed=0)
-            val_terms = (val["loss"], val["recon"], val["kl"])
-        else:
-            val_terms = (math.nan, math.nan, math.nan)
-        self.model.train()
-        speed = samples_done / max(elapsed, 1e-9)
-        remaining = (self.train_config.epochs - finished) * n_train
-        report = EpochReport(finished, self.train_config.epochs, self.position.global_step, *train, *val_terms,
-                             elapsed, remaining / max(speed, 1e-9), speed, self.weights_copy())
-        self.history["epochs"].append(report.to_dict())
-        return report
+def check_fits(model_config: ModelConfig, train_config: TrainConfig, data: DatasetSplits) -> None:
+    """Raise ConfigError when the settings cannot train on ``data`` (before any work starts)."""
+    if model_config.is_conditional and data.num_classes < 2:
+        raise ConfigError("kind", f"a CVAE needs at least two classes; {data.name} has {data.num_classes}. "
+                                  "Train a VAE instead")
+    if model_config.num_classes != data.num_classes:
+        raise ConfigError("num_classes", f"model has {model_config.num_classes}, dataset has {data.num_classes}")
+    if tuple(model_config.image_shape) != tuple(data.image_shape):
+        raise ConfigError("image_shape", f"model expects {model_config.image_shape}, data is {data.image_shape}")
+    if train_config.batch_size > len(data.train_x):
+        raise ConfigError("batch_size", f"must be at most the training set size ({len(data.train_x)})")

@@ -89,7 +89,7 @@ def test_iw_bound_k1_equals_elbo_in_expectation_and_is_tighter_for_larger_k(tiny
 
     checkpoint = load_checkpoint(trained_vae_checkpoint)
     model = build_model(checkpoint.model_config)
-    model.load_state_dict(checkpoint.state_dict)
+    model.load_state_dict(checkpoint.weights)
     x, y = tiny_data.test_x[:200], tiny_data.test_y[:200]
     elbo = evaluate(model, x, y)["elbo"]
     k1 = sum(importance_weighted_nll(model, x, y, k=1, seed=s) for s in range(20)) / 20
@@ -104,7 +104,7 @@ def test_iw_bound_memory_is_bounded_by_chunking(tiny_data, trained_vae_checkpoin
 
     checkpoint = load_checkpoint(trained_vae_checkpoint)
     model = build_model(checkpoint.model_config)
-    model.load_state_dict(checkpoint.state_dict)
+    model.load_state_dict(checkpoint.weights)
     x, y = tiny_data.test_x[:20], tiny_data.test_y[:20]
     full = importance_weighted_nll(model, x, y, k=64, seed=3)
     monkeypatch.setattr(evaluation, "IW_ELEMENT_BUDGET", 784 * 5)  # force many small chunks

@@ -24,16 +24,16 @@ def test_training_lowers_validation_loss_and_reports(tiny_data):
     result = Trainer(SMALL, _config(epochs=3), tiny_data, on_step=steps.append, on_epoch=epochs.append).run()
     assert result.status == "finished"
     assert len(steps) == 3 * 6 and len(epochs) == 3
-    assert epochs[-1].val_loss < epochs[0].val_loss
+    assert epochs[-1].row.val_loss < epochs[0].row.val_loss
     assert steps[0].samples_per_second > 0 and epochs[-1].eta_seconds == 0
-    assert set(epochs[0].weights) == set(result.model.state_dict())
-    assert len(result.history["epochs"]) == 3 and len(result.history["steps"]["loss"]) == 18
+    assert set(epochs[0].record.weights) == set(result.model.state_dict())
+    assert len(result.history.epochs) == 3 and len(result.history.steps) == 18
 
 
 @pytest.mark.parametrize("kind", ["cvae", "ae"])
 def test_other_kinds_train(kind, tiny_data):
     result = Trainer(ModelConfig(kind=kind, hidden=(64,)), _config(epochs=1), tiny_data).run()
-    assert result.status == "finished" and torch.isfinite(torch.tensor(result.history["steps"]["loss"])).all()
+    assert result.status == "finished" and torch.isfinite(torch.tensor(result.history.step_column("loss"))).all()
 
 
 def test_same_seed_is_bit_for_bit_reproducible_on_cpu(tiny_data):
@@ -73,8 +73,8 @@ def test_resume_after_cancel_matches_an_uninterrupted_run(tiny_data, tmp_path):
     a, b = uninterrupted.model.state_dict(), resumed.model.state_dict()
     assert resumed.position.global_step == uninterrupted.position.global_step
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert resumed.history["steps"] == uninterrupted.history["steps"]
-    assert [e["val_loss"] for e in resumed.history["epochs"]] == [e["val_loss"] for e in uninterrupted.history["epochs"]]
+    assert resumed.history.steps == uninterrupted.history.steps
+    assert [e.val_loss for e in resumed.history.epochs] == [e.val_loss for e in uninterrupted.history.epochs]
 
 
 def test_pause_blocks_training_until_resume(tiny_data):
@@ -125,7 +125,7 @@ def test_divergence_keeps_the_last_good_weights(tiny_data, monkeypatch):
     monkeypatch.setattr(training, "loss_terms", poisoned)
     result = Trainer(SMALL, _config(epochs=3), tiny_data, on_epoch=epochs.append).run()
     assert result.status == "diverged" and "lower learning rate" in result.message
-    good = epochs[0].weights
+    good = epochs[0].record.weights
     state = result.model.state_dict()
     assert all(torch.equal(state[k], good[k]) for k in good)
 
@@ -159,4 +159,4 @@ def test_a_loss_that_explodes_without_nan_counts_as_divergence(tiny_data, monkey
     result = Trainer(SMALL, _config(epochs=3), tiny_data, on_epoch=epochs.append).run()
     assert result.status == "diverged" and "exploded" in result.message and "lower learning rate" in result.message
     state = result.model.state_dict()
-    assert all(torch.equal(state[k], epochs[0].weights[k]) for k in state)
+    assert all(torch.equal(state[k], epochs[0].record.weights[k]) for k in state)

@@ -44,14 +44,14 @@ def test_nan_in_epoch_two_restores_the_end_of_epoch_one(tiny_data, small_configs
     snapshots = []
     path = tmp_path / "m.safetensors"
     result = Trainer(model_config, train_config, tiny_data, checkpoint_path=path,
-                     on_epoch=lambda report: snapshots.append(report.weights)).run()
+                     on_epoch=lambda report: snapshots.append(report.record.weights)).run()
     assert result.status == "diverged" and len(snapshots) == 1
     assert "epoch 2, step 3" in result.message and "end of epoch 1" in result.message
     assert "lower learning rate" in result.message
     state = {k: v.cpu() for k, v in result.model.state_dict().items()}
     assert _finite(state) and _equal(state, snapshots[0])
     saved = load_checkpoint(path)  # the file on disk is the last good epoch too
-    assert saved.position.epoch == 1 and _equal(saved.state_dict, snapshots[0])
+    assert saved.position.epoch == 1 and _equal(saved.weights, snapshots[0])
 
 
 def test_cli_reports_divergence_with_exit_1(tmp_path, capsys, monkeypatch):

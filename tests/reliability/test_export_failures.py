@@ -14,15 +14,16 @@ from core import export
 from core.config import ModelConfig
 from core.errors import ExportError, LatentMorphError
 from core.export import export_grid, export_morph
-from core.files import Checkpoint, save_checkpoint
+from core.files import save_checkpoint
+from core.run_record import RunRecord
 from core.models import build_model
 
 FRAMES = np.linspace(0, 1, 6 * 28 * 28, dtype=np.float32).reshape(6, 28, 28)
 
 
-def _checkpoint() -> Checkpoint:
+def _checkpoint() -> RunRecord:
     config = ModelConfig(hidden=(64,))
-    return Checkpoint(model_config=config, state_dict=build_model(config, seed=0).state_dict())
+    return RunRecord(model_config=config, weights=build_model(config, seed=0).state_dict())
 
 
 def _write(target: Path):
@@ -144,7 +145,7 @@ def tiny_filesystem(tmp_path):
 def test_really_full_disk(tiny_filesystem):
     big = torch.zeros(100_000)  # 400 KB: more than the 64 KiB filesystem holds
     config = ModelConfig(hidden=(64,))
-    checkpoint = Checkpoint(model_config=config, state_dict={"big": big})
+    checkpoint = RunRecord(model_config=config, weights={"big": big})
     with pytest.raises(LatentMorphError, match="the disk is full"):
         save_checkpoint(checkpoint, tiny_filesystem / "model.safetensors")
     with pytest.raises(ExportError, match="the disk is full"):

@@ -49,7 +49,7 @@ def test_sigkill_after_first_checkpoint_then_resume(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     finished = load_checkpoint(out)
     assert finished.position.epoch == EPOCHS
-    assert len(finished.history["epochs"]) == EPOCHS  # the epochs before the kill are kept too
+    assert len(finished.history.epochs) == EPOCHS  # the epochs before the kill are kept too
 
 
 MODEL = ModelConfig(kind="cvae", hidden=(64,), latent_dim=3, beta=2.0)
@@ -85,4 +85,4 @@ def test_cancel_and_resume_equals_an_uninterrupted_run(tiny_data, tmp_path, unin
     assert result.status == "finished"
     a, b = uninterrupted.model.state_dict(), result.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from an uninterrupted run"
-    assert result.history["steps"]["loss"] == uninterrupted.history["steps"]["loss"]
+    assert result.history.steps == uninterrupted.history.steps
