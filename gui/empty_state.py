@@ -21,7 +21,7 @@ class EmptyState(QWidget):
         self.train_button = QPushButton("Train a VAE on the MNIST sample")
         self.train_button.setMinimumHeight(48)
         self.train_button.setStyleSheet("font-size: 15px; padding: 8px 22px;")
-        self.train_button.setToolTip("Trains a 2-D VAE on the 6,000 bundled digits (about a minute on a CPU)")
+        self.describe_run("a 2-D VAE on the MNIST sample, 30 epochs")
         self.open_button = QPushButton("Open a saved model…")
         self.open_button.setFlat(True)
         # a fixed-width card: a word-wrapped label only gets its full height in a layout without alignment
@@ -36,6 +36,11 @@ class EmptyState(QWidget):
         layout.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(2)
         self.set_training(False)
+
+    def describe_run(self, description: str) -> None:
+        """Say on the button exactly what it trains: the settings on the left, never other ones."""
+        self.train_button.setText(f"Train {description}")
+        self.train_button.setToolTip(f"Trains {description}, with the settings on the left (Ctrl+Return)")
 
     def set_training(self, training: bool) -> None:
         self.train_button.setVisible(not training)

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from core.run_record import History
 from core.training import EpochReport, StepReport
 
 
@@ -140,25 +141,21 @@ class LossPlot(QWidget):
         self._stale = True
 
     def add_epoch(self, report: EpochReport) -> None:
-        if np.isfinite(report.val_loss):
-            self.val_series.extend([report.global_step], [report.val_loss])
+        if np.isfinite(report.row.val_loss):
+            self.val_series.extend([report.row.global_step], [report.row.val_loss])
             self._stale = True
 
-    def load_history(self, history: dict | None) -> None:
-        """Show a saved history (the format of core.training.empty_history)."""
+    def load_history(self, history: History) -> None:
+        """Show a saved run's history."""
         self.clear()
-        steps = (history or {}).get("steps") or {}
-        try:
-            xs = steps.get("step", [])
-            for key in self.series:
-                self.series[key].extend(xs, steps.get(key, []))
-            epochs = [e for e in (history or {}).get("epochs", []) if np.isfinite(e.get("val_loss", np.nan))]
-            self.val_series.extend([e["global_step"] for e in epochs], [e["val_loss"] for e in epochs])
-        except (TypeError, ValueError, KeyError, AttributeError):
-            self.clear()  # a history we cannot read is shown as no history, not as an error
-            return
-        if self.point_count:
-            self.summary_label.setText(f"{self.point_count:,} steps · final total {self.series['loss'].view()[1][-1]:.2f}")
+        steps = history.step_column("global_step")
+        for key in self.series:
+            self.series[key].extend(steps, history.step_column(key))
+        epochs = [row for row in history.epochs if np.isfinite(row.val_loss)]
+        self.val_series.extend([row.global_step for row in epochs], [row.val_loss for row in epochs])
+        if history.steps:
+            last = history.steps[-1]
+            self.summary_label.setText(f"{len(history.steps):,} steps · final total {last.loss:.2f}")
         self._stale = True
 
     def _redraw_if_stale(self) -> None:
@@ -187,21 +184,3 @@ class LossPlot(QWidget):
         if bounds != self._view_bounds:
             self._view_bounds = bounds
             plot.setRange(xRange=(0, bounds[0]), yRange=(0, bounds[1]), padding=0.02)
-
-
-def write_history_csv(history: dict, path) -> None:
-    """One row per reported step; val_loss is filled on the step where an epoch ended. Written atomically
-    (raises LatentMorphError when the file cannot be written)."""
-    import csv
-    import math
-
-    from core.files import atomic_output
-
-    steps = history.get("steps", {}) if isinstance(history, dict) else {}
-    val_at = {e.get("global_step"): e.get("val_loss") for e in history.get("epochs", [])} if steps else {}
-    with atomic_output(path) as temp, open(temp, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["epoch", "step", "loss", "recon", "kl", "val_loss"])
-        for epoch, step, loss, recon, kl in zip(*(steps.get(k, []) for k in ("epoch", "step", "loss", "recon", "kl"))):
-            val = val_at.get(step)
-            writer.writerow([epoch + 1, step, loss, recon, kl, "" if val is None or not math.isfinite(val) else val])

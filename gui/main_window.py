@@ -17,12 +17,12 @@ from core.config import ModelConfig, TrainConfig
 from core.errors import CheckpointError, LatentMorphError
 from gui.empty_state import EmptyState
 from gui.explore import ExploreWorkspace
-from gui.loss_plot import LossPlot, write_history_csv
+from gui.loss_plot import LossPlot
 from gui.model_tasks import ModelDataLoader
-from gui.workers import BackgroundTask
 from gui.session import ModelSession
+from gui.training import RunOutcome, Training, TrainingState
 from gui.training_panel import TrainingPanel
-from gui.training_controller import TrainingController
+from gui.workers import BackgroundTask
 from gui.window_settings import MAX_RECENT, restore_window_settings, save_window_settings
 
 APP_NAME = "Latent Morph"
@@ -38,11 +38,12 @@ ABOUT_TEXT = (
 
 
 class MainWindow(QMainWindow):
-    """The app window. Public: ``start_training``, ``pause_training``, ``resume_training``, ``stop_training``,
-    ``open_model``, ``save_model``, ``save_model_as``, ``new_model``, ``export_history_csv``."""
+    """The app window. Public: ``start_training``, ``toggle_pause``, ``stop_training``, ``open_model``,
+    ``save_model``, ``save_model_as``, ``new_model``, ``export_history_csv``. Training itself is
+    ``self.training`` (gui.training.Training), which the panel, the loss plot and the status bar observe."""
 
     trainingStarted = Signal()
-    trainingFinished = Signal(object)  # TrainingOutcome, or None when the run failed
+    trainingFinished = Signal(object)  # RunOutcome, or None when the run failed or could not start
     modelDataSettled = Signal(bool)  # an opened model's points are shown (True) or could not be made (False)
 
     def __init__(self, session: ModelSession | None = None, settings: QSettings | None = None,
@@ -58,7 +59,7 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel()
         self.loss_plot = LossPlot()
         self.empty_state = EmptyState()
-        self.training = TrainingController(self.session, self.training_panel, self.loss_plot, self)
+        self.training = Training(self.session, confirm_replace=self._confirm_discard, parent=self)
         self.model_data = ModelDataLoader(self.session, self)
         self.explore = ExploreWorkspace(self.session, self)
         self.explore.statusMessage.connect(self.show_status)
@@ -165,21 +166,28 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.export_morph_action)
 
     def _connect(self) -> None:
-        panel = self.training_panel
+        panel, training, plot = self.training_panel, self.training, self.loss_plot
         panel.trainRequested.connect(self.start_training)
-        panel.pauseRequested.connect(self.pause_training)
-        panel.resumeRequested.connect(self.resume_training)
-        panel.stopRequested.connect(self.stop_training)
+        panel.pauseToggled.connect(training.toggle_pause)
+        panel.stopRequested.connect(training.stop)
         panel.validityChanged.connect(self._update_actions)
-        self.training.runStarted.connect(self._run_started)
-        self.training.runEnded.connect(self._run_ended)
-        self.training.outcomeApplied.connect(self._outcome_applied)
-        self.training.status.connect(self.show_status)
+        panel.settingsChanged.connect(self._describe_next_run)
+        training.stateChanged.connect(panel.show_state)
+        training.stateChanged.connect(self._training_state_changed)
+        training.started.connect(self._run_started)
+        training.stepsReported.connect(plot.append_steps)
+        training.stepsReported.connect(
+            lambda reports: panel.show_step(reports[-1], training.run.train_config.epochs) if training.run else None)
+        training.epochFinished.connect(plot.add_epoch)
+        training.epochFinished.connect(panel.show_epoch)
+        training.ended.connect(self._run_ended)
+        training.failed.connect(self._run_failed)
+        training.refused.connect(lambda message: self._show_error("Training not started", message))
+        training.refused.connect(lambda _message: self.trainingFinished.emit(None))
+        training.status.connect(self.show_status)
         self.model_data.status.connect(self.show_status)
         self.model_data.settled.connect(self.modelDataSettled)
-        self.training.failed.connect(lambda message: self._show_error("Training failed", message))
-        self.training.diverged.connect(lambda message: QMessageBox.warning(self, "Training diverged", message))
-        self.empty_state.train_button.clicked.connect(self.train_defaults)
+        self.empty_state.train_button.clicked.connect(self.train_from_empty_state)
         self.empty_state.open_button.clicked.connect(self.open_model_dialog)
         self.session.modelChanged.connect(self._model_changed)
         self.session.dirtyChanged.connect(self._update_title)
@@ -196,15 +204,15 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self, *_args) -> None:
         training = self.is_training
+        state = self.training.state
         has_model = self.session.has_model
         self.train_action.setEnabled(not training and self.training_panel.is_valid)
-        self.pause_action.setEnabled(training)
+        self.pause_action.setEnabled(state in (TrainingState.RUNNING, TrainingState.PAUSED))
         self.pause_action.setText("&Resume" if self.training.paused else "&Pause")
-        self.stop_action.setEnabled(training)
+        self.stop_action.setEnabled(training and state is not TrainingState.STOPPING)
         for action in (self.save_action, self.save_as_action, self.export_morph_action, self.export_scatter_action):
             action.setEnabled(has_model)
-        self.export_csv_action.setEnabled(bool(self.session.history.get("steps", {}).get("step")) if
-                                          isinstance(self.session.history, dict) else False)
+        self.export_csv_action.setEnabled(bool(self.session.history.steps))
         self.new_action.setEnabled(not training)
         self.open_action.setEnabled(not training)
         self.empty_state.train_button.setEnabled(not training)
@@ -216,7 +224,8 @@ class MainWindow(QMainWindow):
 
     @property
     def is_training(self) -> bool:
-        return self.training.is_running
+        """True from the moment a start is accepted (its dataset loading) until the run has ended."""
+        return self.training.is_busy
 
     @property
     def model_task(self) -> BackgroundTask | None:
@@ -229,55 +238,63 @@ class MainWindow(QMainWindow):
         return self.training.run
 
     # ----- training -----
-    def train_defaults(self) -> None:
-        """The empty state's button: a 2-D VAE on the offline sample, shown in the form as it runs."""
-        if self.is_training:
-            return
-        self.training_panel.reset_to_defaults()
-        self.start_training(*self.training_panel.configs())
+    def train_from_empty_state(self) -> None:
+        """The empty state's big button: trains with the settings on the left, which its text spells out."""
+        self.training_panel.request_train()
+
+    def _describe_next_run(self) -> None:
+        self.empty_state.describe_run(self.training_panel.describe_run())
 
     @Slot(object, object)
     def start_training(self, model_config: ModelConfig, train_config: TrainConfig) -> None:
-        if self.is_training or not self._confirm_discard():
+        """Train a new model. Checks come first; "save first?" is asked only once the run can start."""
+        if self.is_training:
             return
         self.training.data_dir = self.data_dir
         self.training.dataset_limit = self.dataset_limit
         self.training.start(model_config, train_config)
 
     def toggle_pause(self) -> None:
-        (self.resume_training if self.training.paused else self.pause_training)()
-
-    def pause_training(self) -> None:
-        self.training.pause()
-        self._update_actions()
-
-    def resume_training(self) -> None:
-        self.training.resume()
-        self._update_actions()
+        self.training.toggle_pause()
 
     def stop_training(self) -> None:
         self.training.stop()
 
-    def _run_started(self) -> None:
-        self.empty_state.set_training(True)
+    def _training_state_changed(self, state: TrainingState) -> None:
+        self.empty_state.set_training(state is not TrainingState.IDLE)
         self._update_actions()
+
+    def _run_started(self, _train_config: TrainConfig) -> None:
+        self.loss_plot.clear()
         self.trainingStarted.emit()
 
-    def _run_ended(self) -> None:
-        self.empty_state.set_training(False)
+    def _run_ended(self, outcome: RunOutcome) -> None:
+        epochs = outcome.record.epochs_done if outcome.record is not None else 0
+        seconds = f"{outcome.train_seconds:.0f} s"
+        detail = (f"{epochs} epoch{'s' if epochs != 1 else ''} in {seconds} · "
+                  f"{outcome.samples_per_second:,.0f} samples/s")
+        labels = {"finished": "Done", "cancelled": "Stopped", "diverged": "Diverged"}
+        self.training_panel.show_outcome(labels.get(outcome.status, str(outcome.status)),
+                                         outcome.status == "finished", detail)
         self._update_actions()
-
-    def _outcome_applied(self, outcome) -> None:
-        self._update_actions()
+        if outcome.status == "diverged":
+            QMessageBox.warning(self, "Training diverged", outcome.message)
         self.trainingFinished.emit(outcome)
+
+    def _run_failed(self, message: str) -> None:
+        self.training_panel.show_outcome("Failed", False)
+        self._show_error("Training failed", message)
+        self.trainingFinished.emit(None)
 
     # ----- files -----
     def _confirm_discard(self) -> bool:
-        """Ask before an unsaved model is replaced or closed; True means go ahead."""
-        if not (self.session.has_model and self.session.dirty):
+        """Ask before unsaved training is replaced or closed; True means go ahead."""
+        if not self.session.has_unsaved_work:
             return True
+        epochs = self.session.record.epochs_done
+        trained = f"trained for {epochs} epoch{'s' if epochs != 1 else ''}" if epochs else "partly trained"
         answer = QMessageBox.question(
-            self, APP_NAME, f"The model “{self.session.display_name}” has unsaved changes. Save it first?",
+            self, APP_NAME, f"The model “{self.session.display_name}” ({trained}) has not been saved. Save it first?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
@@ -358,7 +375,7 @@ class MainWindow(QMainWindow):
 
     def export_history_csv(self, path: str | Path) -> bool:
         try:
-            write_history_csv(self.session.history or {}, path)
+            self.session.history.write_csv(path)
         except LatentMorphError as exc:
             self._show_error("Could not export the loss history", str(exc))
             return False
@@ -414,17 +431,33 @@ class MainWindow(QMainWindow):
 
     # ----- closing -----
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.is_training:
-            self.show_status("Stopping training…")
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                self.training.shutdown()  # returns once the thread has ended; the session keeps the weights
-            finally:
-                QApplication.restoreOverrideCursor()
-        if not self._confirm_discard():
+        if not self._confirm_close():
+            event.ignore()  # nothing has changed: training, if any, goes on
+            return
+        if not self.explore.confirm_close_during_export(self):
             event.ignore()
             return
-        self.explore.exporter.stop()  # an export thread must not outlive its window
+        self.training.stop_and_wait()
         self.model_data.wait()
         self.save_settings()
         event.accept()
+
+    def _confirm_close(self) -> bool:
+        """Ask before closing loses anything; Cancel leaves everything as it was, training included."""
+        if not self.is_training:
+            return self._confirm_discard()
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, APP_NAME, "Training is still running. Stop it and save the model before closing?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        if answer == buttons.Cancel:
+            return False
+        self.show_status("Stopping training…")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.training.stop_and_wait()  # the session keeps what the run learnt
+        finally:
+            QApplication.restoreOverrideCursor()
+        if answer == buttons.Save and self.session.has_unsaved_work:
+            return self.save_model()
+        return True

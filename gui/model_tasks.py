@@ -14,7 +14,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from core.data import DatasetSplits, load_dataset
 from core.errors import LatentMorphError
 from core.models import LatentModel
-from gui.session import EncodedPoints, ModelSession, encode_points
+from core.points import EncodedPoints, encode_points
+from gui.session import ModelSession
 from gui.workers import BackgroundTask
 
 FALLBACK_DATASET = "mnist-sample"

@@ -6,6 +6,7 @@ and the form only shows which field is wrong and why.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,11 @@ from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from core.config import ModelConfig, TrainConfig, parse_hidden
+from core.config import MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_LATENT_DIM, MAX_SEED, ModelConfig, TrainConfig, parse_hidden
 from core.device import available_devices
 from core.errors import ConfigError
 from core.training import EpochReport, StepReport
+from gui.training import TrainingState
 
 DATASET_CHOICES = (("MNIST sample (offline, 6,000 digits)", "mnist-sample"), ("MNIST (70,000 digits)", "mnist"),
                    ("Fashion-MNIST", "fashion-mnist"), ("Kuzushiji-MNIST", "kmnist"))
@@ -39,20 +41,19 @@ def format_duration(seconds: float) -> str:
 
 
 class TrainingPanel(QWidget):
-    """Emits ``trainRequested(ModelConfig, TrainConfig)`` only for settings the engine accepts."""
+    """Emits ``trainRequested(ModelConfig, TrainConfig)`` only for settings the engine accepts.
+    Shows the training state it is given (``show_state``); it holds none of its own."""
 
     trainRequested = Signal(object, object)
-    pauseRequested = Signal()
-    resumeRequested = Signal()
+    pauseToggled = Signal()
     stopRequested = Signal()
     validityChanged = Signal(bool)
+    settingsChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._running = False
-        self._paused = False
+        self._state = TrainingState.IDLE
         self._valid = True
-        self._error = ""
         self._build()
         self.validate()
 
@@ -75,17 +76,18 @@ class TrainingPanel(QWidget):
                                       "sharper digits and is worth a GPU.")
         self.hidden_edit = QLineEdit(",".join(map(str, ModelConfig.hidden)))
         self.hidden_edit.setToolTip("Encoder layer widths, comma-separated (the decoder mirrors them).")
-        self.latent_spin = self._spin(ModelConfig.latent_dim, 0, 100_000, "Size of the latent space. 2 can be plotted directly; "
+        self.latent_spin = self._spin(ModelConfig.latent_dim, 1, MAX_LATENT_DIM, "Size of the latent space. 2 can be plotted directly; "
                                       "larger spaces are shown through a projection.")
         self.beta_spin = QDoubleSpinBox()
-        self.beta_spin.setRange(0.0, 100_000.0)
+        self.beta_spin.setRange(0.0, MAX_BETA)
         self.beta_spin.setDecimals(2)
         self.beta_spin.setValue(1.0)
         self.beta_spin.setToolTip("Weight of the KL term. Above 1 trades reconstruction for a smoother latent space.")
         self.recon_combo = self._combo(RECON_CHOICES, "How reconstructions are scored: binary cross-entropy suits "
                                        "MNIST-like pixels, mean squared error continuous ones.")
-        self.epochs_spin = self._spin(TrainConfig.epochs, 0, 1_000_000, "Passes over the training set.")
-        self.batch_spin = self._spin(TrainConfig.batch_size, 0, 10_000_000, "Images per optimiser step.")
+        self.epochs_spin = self._spin(TrainConfig.epochs, 1, MAX_EPOCHS, "Passes over the training set.")
+        self.batch_spin = self._spin(TrainConfig.batch_size, 1, MAX_BATCH_SIZE, "Images per optimiser step "
+                                     "(at most the training set's size).")
         self.lr_edit = QLineEdit(f"{TrainConfig.lr:g}")
         self.lr_edit.setToolTip("Adam learning rate, e.g. 0.001 or 1e-3. Lower it if the loss turns NaN.")
         self.device_combo = self._combo(DEVICE_CHOICES, "Where to train. Only devices found on this machine "
@@ -94,7 +96,7 @@ class TrainingPanel(QWidget):
         model: QStandardItemModel = self.device_combo.model()
         for row, (_, name) in enumerate(DEVICE_CHOICES):
             model.item(row).setEnabled(name in usable)
-        self.seed_spin = self._spin(0, -1, 2**31 - 1, "Random seed: the same seed and settings train the same model.")
+        self.seed_spin = self._spin(0, 0, MAX_SEED, "Random seed: the same seed and settings train the same model.")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -126,7 +128,7 @@ class TrainingPanel(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop training and keep the model as it is now")
         self.train_button.clicked.connect(self.request_train)
-        self.pause_button.clicked.connect(self.toggle_pause)
+        self.pause_button.clicked.connect(self.pauseToggled)
         self.stop_button.clicked.connect(self.stopRequested)
         buttons = QHBoxLayout()
         for button in (self.train_button, self.pause_button, self.stop_button):
@@ -137,8 +139,9 @@ class TrainingPanel(QWidget):
         self.progress_bar.setValue(0)
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat("Not training")
-        self.progress_label = QLabel(" ")
-        self.progress_label.setWordWrap(True)
+        # two short lines (speed and time left; loss), never wrapped: a wrapped line was cut off
+        self.progress_label = QLabel(" \n ")
+        self.progress_label.setMinimumHeight(2 * self.progress_label.fontMetrics().lineSpacing() + 4)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.settings_box)
@@ -159,6 +162,7 @@ class TrainingPanel(QWidget):
             elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
                 signal = widget.valueChanged
             signal.connect(self.validate)
+            signal.connect(self.settingsChanged)
         self.kind_combo.currentIndexChanged.connect(self._kind_changed)
         self._kind_changed()
         self._update_buttons()
@@ -172,7 +176,7 @@ class TrainingPanel(QWidget):
 
     def _spin(self, value: int, low: int, high: int, tooltip: str) -> QSpinBox:
         spin = QSpinBox()
-        spin.setRange(low, high)  # wide on purpose: ModelConfig / TrainConfig say what is allowed
+        spin.setRange(low, high)  # the range ModelConfig / TrainConfig enforce
         spin.setValue(value)
         spin.setGroupSeparatorShown(True)
         spin.setToolTip(tooltip)
@@ -202,7 +206,7 @@ class TrainingPanel(QWidget):
 
     def _kind_changed(self) -> None:
         kind = self.kind_combo.currentData()
-        self.beta_spin.setEnabled(kind == "beta-vae" and not self._running)
+        self.beta_spin.setEnabled(kind == "beta-vae")
         if kind == "beta-vae" and self.beta_spin.value() == 1.0:
             self.beta_spin.setValue(DEFAULT_BETA_VAE)
         self.validate()
@@ -229,22 +233,45 @@ class TrainingPanel(QWidget):
                                    device=self.device_combo.currentData())
         return model_config, train_config
 
+    def field_errors(self) -> dict[str, str]:
+        """Every field's problem at once, as {field: reason}; empty when the engine accepts the form."""
+        kind = self.kind_combo.currentData()
+        model_fields = {"kind": "vae" if kind == "beta-vae" else kind, "arch": self.arch_combo.currentData(),
+                        "hidden": self.hidden_edit.text(), "latent_dim": self.latent_spin.value(),
+                        "beta": self._beta(), "recon": self.recon_combo.currentData()}
+        train_fields = {"dataset": self.dataset_combo.currentData(), "epochs": self.epochs_spin.value(),
+                        "batch_size": self.batch_spin.value(), "lr": self.lr_edit.text(),
+                        "seed": self.seed_spin.value(), "device": self.device_combo.currentData()}
+        errors: dict[str, str] = {}
+        for config, values in ((ModelConfig, model_fields), (TrainConfig, train_fields)):
+            for name, value in values.items():
+                try:  # each field alone, so that one wrong field does not hide the next
+                    if name == "hidden":
+                        value = parse_hidden(value)
+                    elif name == "lr":
+                        value = self._lr()
+                    config(**{name: value})
+                except ConfigError as exc:
+                    errors[exc.field] = exc.reason
+        if not errors:
+            try:
+                self.configs()
+            except ConfigError as exc:  # a rule between fields
+                errors[exc.field] = exc.reason
+        return errors
+
     def validate(self) -> bool:
-        for widget in self._fields.values():
-            widget.setStyleSheet("")
-        try:
-            self.configs()
-        except ConfigError as exc:
-            self._valid, self._error = False, str(exc)
-            widget = self._fields.get(exc.field)
-            if widget is not None:
-                widget.setStyleSheet(INVALID_STYLE)
-            label = self._label_for(exc.field)
-            self.error_label.setText(f"{label}: {exc.reason}" if label else str(exc))
-        else:
-            self._valid, self._error = True, ""
+        errors = self.field_errors()
+        lines = []
+        for name, widget in self._fields.items():
+            widget.setStyleSheet(INVALID_STYLE if name in errors else "")
+        for name, reason in errors.items():
+            label = self._label_for(name)
+            lines.append(f"{label}: {reason}" if label else f"{name}: {reason}")
+        self._valid = not errors
+        self.error_label.setText("\n".join(lines))
         self.error_label.setVisible(not self._valid)
-        self.train_button.setToolTip(f"Fix this first: {self.error_label.text()}" if not self._valid else TRAIN_TIP)
+        self.train_button.setToolTip(f"Fix this first: {'; '.join(lines)}" if not self._valid else TRAIN_TIP)
         self._update_buttons()
         self.validityChanged.emit(self._valid)
         return self._valid
@@ -259,58 +286,57 @@ class TrainingPanel(QWidget):
     def is_valid(self) -> bool:
         return self._valid
 
-    @property
-    def validation_message(self) -> str:
-        return self._error
-
     # ----- commands -----
     def request_train(self) -> None:
-        if self._running or not self.validate():
+        if self._state.busy or not self.validate():
             return
         self.trainRequested.emit(*self.configs())
 
-    def toggle_pause(self) -> None:
-        if not self._running:
-            return
-        (self.resumeRequested if self._paused else self.pauseRequested).emit()
-
     # ----- state shown -----
-    def set_running(self, running: bool) -> None:
-        self._running = running
-        self._paused = False
-        self.settings_box.setEnabled(not running)
-        if running:
+    def show_state(self, state: TrainingState) -> None:
+        """Reflect the training state (from gui.training.Training.stateChanged)."""
+        was_busy, self._state = self._state.busy, state
+        self.settings_box.setEnabled(not state.busy)
+        if state is TrainingState.LOADING:
             self.progress_bar.setValue(0)
             self.progress_bar.setFormat("Loading the dataset…")
-            self.progress_label.setText(" ")
-        self._kind_changed()
-        self._update_buttons()
-
-    def set_paused(self, paused: bool) -> None:
-        self._paused = paused
-        if paused:
+            self.progress_label.setText(" \n ")
+        elif state is TrainingState.RUNNING and not was_busy:
+            self.progress_bar.setValue(0)
+            self.progress_bar.setFormat("Starting…")
+            self.progress_label.setText(" \n ")
+        elif state is TrainingState.PAUSED:
             self.progress_bar.setFormat("Paused: " + self.progress_bar.format())
+        elif state is TrainingState.RUNNING:
+            self.progress_bar.setFormat(self.progress_bar.format().removeprefix("Paused: "))
+        elif state is TrainingState.IDLE and self.progress_bar.format() == "Loading the dataset…":
+            self.progress_bar.setFormat("Not training")
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        self.train_button.setEnabled(self._valid and not self._running)
-        self.pause_button.setEnabled(self._running)
-        self.pause_button.setText("Resume" if self._paused else "Pause")
-        self.stop_button.setEnabled(self._running)
+        busy = self._state.busy
+        self.train_button.setEnabled(self._valid and not busy)
+        self.pause_button.setEnabled(self._state in (TrainingState.RUNNING, TrainingState.PAUSED))
+        self.pause_button.setText("Resume" if self._state is TrainingState.PAUSED else "Pause")
+        self.stop_button.setEnabled(busy and self._state is not TrainingState.STOPPING)
 
     def show_step(self, report: StepReport, epochs: int) -> None:
         done = report.epoch * report.steps_per_epoch + report.step
         total = max(1, epochs * report.steps_per_epoch)
         self.progress_bar.setValue(int(1000 * done / total))
-        self.progress_bar.setFormat(f"Epoch {report.epoch + 1}/{epochs} · step {report.step}/{report.steps_per_epoch}")
-        left = (total - done) * self.batch_spin.value() / max(report.samples_per_second, 1e-9)
-        self.progress_label.setText(f"{report.samples_per_second:,.0f} samples/s · about {format_duration(left)} left"
-                                    f" · loss {report.loss:.1f}")
+        paused = "Paused: " if self._state is TrainingState.PAUSED else ""
+        self.progress_bar.setFormat(f"{paused}Epoch {report.epoch + 1}/{epochs} · "
+                                    f"step {report.step}/{report.steps_per_epoch}")
+        left = f" · {format_duration(report.eta_seconds)} left" if math.isfinite(report.eta_seconds) else ""
+        self.progress_label.setText(f"{report.samples_per_second:,.0f} samples/s{left}\n"
+                                    f"loss {report.loss:.1f} nats")
 
     def show_epoch(self, report: EpochReport) -> None:
-        self.progress_label.setText(f"Epoch {report.epoch}/{report.epochs} done · validation loss "
-                                    f"{report.val_loss:.1f} · {report.samples_per_second:,.0f} samples/s · "
-                                    f"about {format_duration(report.eta_seconds)} left")
+        row = report.row
+        validation = f"validation loss {row.val_loss:.1f}" if math.isfinite(row.val_loss) else "no validation split"
+        self.progress_label.setText(f"Epoch {row.epoch}/{report.epochs} done · {validation}\n"
+                                    f"{row.samples_per_second:,.0f} samples/s · "
+                                    f"{format_duration(report.eta_seconds)} left")
 
     def show_outcome(self, text: str, complete: bool, detail: str = "") -> None:
         if complete:
@@ -319,11 +345,13 @@ class TrainingPanel(QWidget):
         if detail:
             self.progress_label.setText(detail)
 
-    def reset_to_defaults(self) -> None:
-        """The settings of a first run: a 2-D VAE on the offline sample (the engine's defaults)."""
-        model_config, train_config = ModelConfig(), TrainConfig()
-        self.show_configs(model_config, train_config)
-        self.device_combo.setCurrentIndex(self.device_combo.findData(train_config.device))
+    def describe_run(self) -> str:
+        """What Train would do now, in a few words, e.g. "a 2-D VAE on the MNIST sample, 30 epochs"."""
+        kind = self.kind_combo.currentText().split(" (")[0]
+        dataset = self.dataset_combo.currentText().split(" (")[0]
+        dataset = dataset if dataset.startswith("Folder") else f"the {dataset}"
+        epochs = self.epochs_spin.value()
+        return f"a {self.latent_spin.value()}-D {kind} on {dataset}, {epochs} epoch{'s' if epochs != 1 else ''}"
 
     # ----- persistence -----
     def settings_values(self) -> dict[str, Any]:

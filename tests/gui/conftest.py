@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QSettings
 
 
@@ -50,8 +51,8 @@ def main_window(qtbot, message_boxes):
     yield window
     if window.training_run is not None:
         thread = window.training_run.thread
-        window.training.shutdown()
-        assert not thread.isRunning()
+        window.training.stop_and_wait()
+        assert not shiboken6.isValid(thread) or not thread.isRunning()
     window.session.set_dirty(False)
     window.close()
 
@@ -60,7 +61,8 @@ def main_window(qtbot, message_boxes):
 
 
 def _session_with_points(checkpoint, data):
-    from gui.session import ModelSession, encode_points
+    from core.points import encode_points
+    from gui.session import ModelSession
 
     session = ModelSession()
     session.open(checkpoint)

@@ -8,18 +8,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-RUN_TIMEOUT_MS = 60_000
-
-
-
-
-def set_form(panel, *, hidden="64", epochs=2, batch=256, latent=2, lr="0.002"):
-    panel.hidden_edit.setText(hidden)
-    panel.epochs_spin.setValue(epochs)
-    panel.batch_spin.setValue(batch)
-    panel.latent_spin.setValue(latent)
-    panel.lr_edit.setText(lr)
-    panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
+from training_helpers import RUN_TIMEOUT_MS, set_form, thread_ended
 
 
 def start_long_run(qtbot, window):
@@ -35,8 +24,7 @@ def test_short_run_trains_a_model_and_fills_the_views(qtbot, main_window, sample
     window, panel = main_window, main_window.training_panel
     set_form(panel)
     epochs_seen = []
-    window.training.panel.show_epoch = lambda report, original=panel.show_epoch: (epochs_seen.append(report.epoch),
-                                                                                   original(report))
+    window.training.epochFinished.connect(lambda report: epochs_seen.append(report.row.epoch))
     with qtbot.waitSignal(window.trainingFinished, timeout=RUN_TIMEOUT_MS) as finished:
         qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
         assert not panel.train_button.isEnabled() and panel.stop_button.isEnabled()
@@ -51,7 +39,7 @@ def test_short_run_trains_a_model_and_fills_the_views(qtbot, main_window, sample
     assert session.has_model and session.model.config.hidden == (64,)
     assert session.points is not None and len(session.points.labels) == len(sample_data.test_x)
     assert session.points.plane.shape == (len(sample_data.test_x), 2)
-    assert len(session.history["epochs"]) == 2
+    assert len(session.history.epochs) == 2
     assert session.dirty and window.isWindowModified() and window.windowTitle().startswith("Untitled")
     assert window.center.currentWidget() is window.explore
     assert panel.train_button.isEnabled() and not panel.stop_button.isEnabled() and panel.settings_box.isEnabled()
@@ -61,9 +49,10 @@ def test_short_run_trains_a_model_and_fills_the_views(qtbot, main_window, sample
 
 def test_stop_mid_training_ends_the_thread_and_keeps_a_usable_model(qtbot, main_window):
     thread = start_long_run(qtbot, main_window)
-    with qtbot.waitSignal(main_window.training.runEnded, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(main_window.trainingFinished, timeout=RUN_TIMEOUT_MS):
         qtbot.mouseClick(main_window.training_panel.stop_button, Qt.MouseButton.LeftButton)
-    assert not thread.isRunning()
+    qtbot.waitUntil(lambda: not main_window.is_training, timeout=5_000)
+    assert thread_ended(thread)
     assert not main_window.is_training
     session = main_window.session
     assert session.has_model and session.points is not None
@@ -74,12 +63,13 @@ def test_stop_mid_training_ends_the_thread_and_keeps_a_usable_model(qtbot, main_
 def test_pause_holds_training_and_resume_continues(qtbot, main_window):
     start_long_run(qtbot, main_window)
     panel = main_window.training_panel
+    control = main_window.training_run.control
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
-    assert panel.pause_button.text() == "Resume"
-    qtbot.wait(300)  # steps already queued may still land
+    assert panel.pause_button.text() == "Resume" and main_window.pause_action.text() == "&Resume"
+    # parked: the loop is blocked in its pause wait, so no step can happen until Resume
+    qtbot.waitUntil(lambda: control.parked, timeout=RUN_TIMEOUT_MS)
+    assert panel.progress_bar.format().startswith("Paused")
     held = main_window.loss_plot.point_count
-    qtbot.wait(400)
-    assert main_window.loss_plot.point_count == held
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     assert panel.pause_button.text() == "Pause"
     qtbot.waitUntil(lambda: main_window.loss_plot.point_count > held, timeout=RUN_TIMEOUT_MS)
@@ -88,19 +78,33 @@ def test_pause_holds_training_and_resume_continues(qtbot, main_window):
 def test_closing_mid_training_waits_for_the_thread(qtbot, main_window, message_boxes):
     thread = start_long_run(qtbot, main_window)
     assert main_window.close()
-    assert not thread.isRunning()
+    assert thread_ended(thread)
     assert main_window.session.has_model
-    assert [kind for kind, *_ in message_boxes] == ["question"]  # the unsaved model was asked about
+    assert [kind for kind, *_ in message_boxes] == ["question"]  # asked once: stop and save?
+    assert "still running" in message_boxes[0][2]
 
 
-@pytest.mark.parametrize("field, value, label", [("latent", 0, "Latent dimensions"), ("lr", "abc", "Learning rate"),
-                                                 ("batch", 0, "Batch size"), ("hidden", "12,x", "Hidden widths")])
+def test_cancel_at_the_close_prompt_leaves_training_running(qtbot, main_window, message_boxes):
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui.training import TrainingState
+
+    thread = start_long_run(qtbot, main_window)
+    message_boxes.answer = QMessageBox.StandardButton.Cancel
+    assert not main_window.close()
+    assert main_window.training.state is TrainingState.RUNNING and thread.isRunning()
+    assert "stopped" not in main_window.statusBar().currentMessage().lower()
+    held = main_window.loss_plot.point_count
+    qtbot.waitUntil(lambda: main_window.loss_plot.point_count > held, timeout=RUN_TIMEOUT_MS)  # still learning
+
+
+@pytest.mark.parametrize("field, value, label", [("lr", "abc", "Learning rate"), ("lr", "20", "Learning rate"),
+                                                 ("hidden", "12,x", "Hidden widths"), ("hidden", "0", "Hidden widths")])
 def test_invalid_values_disable_train_and_say_why(qtbot, main_window, field, value, label):
     panel = main_window.training_panel
     assert panel.train_button.isEnabled() and main_window.train_action.isEnabled()
-    widget = {"latent": panel.latent_spin, "lr": panel.lr_edit, "batch": panel.batch_spin,
-              "hidden": panel.hidden_edit}[field]
-    widget.setValue(value) if field in ("latent", "batch") else widget.setText(value)
+    widget = {"lr": panel.lr_edit, "hidden": panel.hidden_edit}[field]
+    widget.setText(value)
     assert not panel.train_button.isEnabled()
     assert not main_window.train_action.isEnabled()
     assert panel.error_label.isVisible() and panel.error_label.text().startswith(label)
@@ -116,8 +120,33 @@ def test_beta_field_is_only_editable_for_a_beta_vae(main_window):
     assert panel.beta_spin.isEnabled() and panel.beta_spin.value() == 4.0
     model_config, _ = panel.configs()
     assert model_config.kind == "vae" and model_config.beta == 4.0
-    panel.beta_spin.setValue(5000)
-    assert not panel.train_button.isEnabled() and "β" in panel.error_label.text()
+    panel.beta_spin.setValue(5000)  # the box holds only what ModelConfig accepts
+    assert panel.beta_spin.value() == 1000 and panel.train_button.isEnabled()
+
+
+def test_number_boxes_hold_only_what_the_configs_accept(main_window):
+    from core.config import MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_LATENT_DIM, MAX_SEED
+
+    panel = main_window.training_panel
+    for spin, low, high in ((panel.latent_spin, 1, MAX_LATENT_DIM), (panel.epochs_spin, 1, MAX_EPOCHS),
+                            (panel.batch_spin, 1, MAX_BATCH_SIZE), (panel.seed_spin, 0, MAX_SEED),
+                            (panel.beta_spin, 0, MAX_BETA)):
+        assert (spin.minimum(), spin.maximum()) == (low, high), spin
+    panel.batch_spin.setValue(9_999_999)
+    panel.latent_spin.setValue(99_999)
+    assert panel.batch_spin.value() == MAX_BATCH_SIZE and panel.latent_spin.value() == MAX_LATENT_DIM
+    assert panel.validate()
+
+
+def test_every_wrong_field_is_named_at_once(main_window):
+    panel = main_window.training_panel
+    panel.hidden_edit.setText("12,x")
+    panel.lr_edit.setText("fast")
+    lines = panel.error_label.text().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["Hidden widths", "Learning rate"]
+    assert "d32f2f" in panel.hidden_edit.styleSheet() and "d32f2f" in panel.lr_edit.styleSheet()
+    panel.hidden_edit.setText("64")
+    assert panel.error_label.text().startswith("Learning rate") and panel.hidden_edit.styleSheet() == ""
 
 
 def test_a_dataset_that_cannot_load_reports_and_the_app_keeps_running(qtbot, main_window, message_boxes, tmp_path):
@@ -132,26 +161,33 @@ def test_a_dataset_that_cannot_load_reports_and_the_app_keeps_running(qtbot, mai
     assert panel.train_button.isEnabled() and not main_window.session.has_model
 
 
-def test_empty_state_button_trains_with_the_default_recipe(qtbot, main_window):
+def test_empty_state_button_trains_with_the_panels_settings_and_says_which(qtbot, main_window):
     window, panel = main_window, main_window.training_panel
     panel.hidden_edit.setText("32")
+    panel.epochs_spin.setValue(20)
+    panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("cvae"))
+    assert window.empty_state.train_button.text() == "Train a 2-D CVAE on the MNIST sample, 20 epochs"
+    started = []
+    window.training.started.connect(started.append)
     qtbot.mouseClick(window.empty_state.train_button, Qt.MouseButton.LeftButton)
-    assert window.is_training
-    assert panel.hidden_edit.text() == "512,256" and panel.dataset_combo.currentData() == "mnist-sample"
+    qtbot.waitUntil(lambda: bool(started), timeout=RUN_TIMEOUT_MS)
+    assert started[0].epochs == 20 and window.training_run.worker.model_config.kind == "cvae"
+    # the settings the user chose are left alone
+    assert panel.hidden_edit.text() == "32" and panel.epochs_spin.value() == 20
     assert window.empty_state.title.text() == "<h2>Training…</h2>"
     qtbot.waitUntil(lambda: window.loss_plot.point_count > 0, timeout=RUN_TIMEOUT_MS)
     thread = window.training_run.thread
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not window.is_training, timeout=RUN_TIMEOUT_MS)
-    assert not thread.isRunning() and window.session.has_model
+    assert thread_ended(thread) and window.session.has_model
 
 
 def run_worker_here(worker):
     """Run a worker on this thread (signals then arrive directly) and collect what it says."""
     said = {"steps": [], "epochs": [], "finished": [], "failed": []}
-    worker.stepReported.connect(said["steps"].append)
+    worker.stepsReported.connect(said["steps"].append)
     worker.epochFinished.connect(lambda report, points: said["epochs"].append((report, points)))
-    worker.finished.connect(said["finished"].append)
+    worker.ended.connect(said["finished"].append)
     worker.failed.connect(said["failed"].append)
     start = time.perf_counter()
     worker.run()
@@ -161,34 +197,36 @@ def run_worker_here(worker):
 
 def test_worker_coalesces_step_reports_and_encodes_each_epoch(sample_data):
     from core.config import ModelConfig, TrainConfig
-    from gui.training_worker import STEP_EMITS_PER_SECOND, TrainingWorker
+    from core.training import TrainingControl
+    from gui.training import STEP_EMITS_PER_SECOND, TrainingWorker
 
     worker = TrainingWorker(ModelConfig(hidden=(32,)), TrainConfig(epochs=2, batch_size=8, device="cpu"),
-                            data=sample_data, dataset_limit=400)
+                            sample_data.head(400), TrainingControl())
     said = run_worker_here(worker)
     steps = [report for batch in said["steps"] for report in batch]
     assert [r.global_step for r in steps] == list(range(1, 2 * 50 + 1))  # every step arrives, in order
     # ...in at most 20 signals a second, plus the flushes at each epoch's end and the run's end
     assert len(said["steps"]) <= said["seconds"] * STEP_EMITS_PER_SECOND + 2 * 2 + 1
-    assert [report.epoch for report, _ in said["epochs"]] == [1, 2]
+    assert [report.row.epoch for report, _ in said["epochs"]] == [1, 2]
     assert all(len(points.labels) == 400 for _, points in said["epochs"])
     outcome, = said["finished"]
     assert outcome.status == "finished" and outcome.points is not None and said["failed"] == []
+    assert outcome.record.position.epoch == 2 and outcome.record.optimizer_state is not None
 
 
 def test_worker_turns_out_of_memory_into_advice(sample_data, monkeypatch):
     import torch
 
     from core.config import ModelConfig, TrainConfig
-    from core.training import Trainer
-    from gui.training_worker import TrainingWorker
+    from core.training import Trainer, TrainingControl
+    from gui.training import TrainingWorker
 
     def run_out_of_memory(self):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(Trainer, "run", run_out_of_memory)
     worker = TrainingWorker(ModelConfig(hidden=(32,)), TrainConfig(epochs=1, batch_size=8, device="cpu"),
-                            data=sample_data, dataset_limit=100)
+                            sample_data.head(100), TrainingControl())
     said = run_worker_here(worker)
     message, = said["failed"]
     assert "Out of memory" in message and "smaller batch" in message and "CPU" in message

@@ -38,7 +38,7 @@ def test_opening_a_model_shows_its_points_history_and_recipe(qtbot, main_window,
     assert len(session.points.labels) == len(sample_data.test_x)
     assert window.center.currentWidget() is window.explore
     assert window.windowTitle() == "vae.safetensors[*] — Latent Morph"
-    assert window.loss_plot.point_count == len(session.history["steps"]["step"]) > 0
+    assert window.loss_plot.point_count == len(session.history.steps) > 0
     assert window.loss_plot.validation_count == 3
     assert window.training_panel.hidden_edit.text() == "128,64"
     assert window.recent_files[0] == str(trained_vae_checkpoint.resolve())
@@ -99,7 +99,7 @@ def test_loss_history_csv_export(qtbot, main_window, trained_vae_checkpoint, tmp
     target = tmp_path / "history.csv"
     assert window.export_history_csv(target)
     rows = list(csv.DictReader(target.open()))
-    assert len(rows) == len(window.session.history["steps"]["step"])
+    assert len(rows) == len(window.session.history.steps)
     assert sum(1 for row in rows if row["val_loss"]) == 3
     assert [p for p in os.listdir(tmp_path) if p.endswith(".part.csv")] == []
 

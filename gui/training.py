@@ -1,0 +1,378 @@
+"""One owner for training in the window: ``Training`` starts, pauses, resumes and stops a run, and
+announces what happens. The panel, the loss plot and the status bar observe its signals; the
+session (and through it the latent view) receives each epoch's run record.
+
+A start is checked before anything changes: the dataset is loaded (in the background, once) and
+``core.training.check_fits`` runs before the "save first?" question, so a start that fails leaves
+the model, the plot and the form as they were.
+
+The run itself is ``core.training.Trainer`` on a QThread (``TrainingWorker``), which speaks only in
+signals and hands over copies: step reports coalesced to ``STEP_EMITS_PER_SECOND``, each epoch's
+``RunRecord`` with the test split already encoded, and a ``RunOutcome`` at the end.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+import traceback
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import torch
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+
+from core.config import ModelConfig, TrainConfig
+from core.data import DatasetSplits, load_dataset
+from core.errors import ConfigError, LatentMorphError
+from core.points import EncodedPoints, encode_points
+from core.run_record import RunRecord
+from core.training import EpochReport, RunStatus, StepReport, Trainer, TrainingControl, check_fits
+from gui.session import ModelSession
+from gui.workers import BackgroundTask
+
+STEP_EMITS_PER_SECOND = 10
+_OUT_OF_MEMORY = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
+                                   getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)) if t)
+
+
+def training_threads(cores: int | None = None) -> int:
+    """Torch threads for training inside the window: every core but one, which stays free for the
+    GUI thread. A busy GUI thread preempting one of torch's spinning OpenMP threads stalls every
+    barrier: on 2 cores, 2 threads trained at 14,200 samples/s in the window against 16,800 with 1
+    (benchmarks/gui_responsiveness.py)."""
+    return max(1, (cores or os.cpu_count() or 2) - 1)
+
+
+class TrainingState(enum.Enum):
+    IDLE = "idle"
+    LOADING = "loading"  # the dataset is being read; nothing has changed yet
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"  # a stop was asked for; the run ends at its next step
+
+    @property
+    def busy(self) -> bool:
+        return self is not TrainingState.IDLE
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run leaves behind. ``record`` is None when it learnt nothing worth keeping: a run that
+    diverged before its first epoch ended, or one that was stopped before its first step."""
+
+    status: RunStatus
+    message: str
+    record: RunRecord | None
+    points: EncodedPoints | None
+    train_seconds: float
+    samples_per_second: float
+
+
+class TrainingWorker(QObject):
+    """Trains one run on its own QThread. Never touches a widget; control comes in through
+    ``TrainingControl``, results go out through queued signals."""
+
+    stepsReported = Signal(object)  # tuple[StepReport, ...] since the last emit, oldest first
+    epochFinished = Signal(object, object)  # EpochReport, EncodedPoints
+    ended = Signal(object)  # RunOutcome
+    failed = Signal(str)  # a message the user can act on
+    done = Signal()  # after ended or failed: the thread may quit
+
+    def __init__(self, model_config: ModelConfig, train_config: TrainConfig, data: DatasetSplits,
+                 control: TrainingControl) -> None:
+        super().__init__()
+        self.model_config = model_config
+        self.train_config = train_config
+        self.control = control
+        self.outcome: RunOutcome | None = None  # also kept here so a blocking wait can read it
+        self._data: DatasetSplits | None = data
+        self._pending_steps: list[StepReport] = []
+        self._last_step_emit = 0.0
+        self._last_points: EncodedPoints | None = None
+
+    @Slot()
+    def run(self) -> None:
+        torch.set_num_threads(training_threads())
+        try:
+            self._train()
+        except _OUT_OF_MEMORY as exc:
+            self.failed.emit(f"Out of memory on {self.train_config.device}: {str(exc).splitlines()[0][:200]}. "
+                             "Try a smaller batch size, a smaller model, or train on the CPU.")
+        except LatentMorphError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # the app must survive anything the engine throws; show it, keep going
+            traceback.print_exc()
+            self.failed.emit(f"Training failed: {type(exc).__name__}: {exc}")
+        finally:
+            # nothing of the run may outlive it: the dataset copy on the device, the points cache
+            self._data = self._last_points = None
+            self.moveToThread(QCoreApplication.instance().thread())  # so the window can delete it
+            self.done.emit()
+
+    def _train(self) -> None:
+        data = self._data
+        trainer = Trainer(self.model_config, self.train_config, data, on_step=self._on_step,
+                          on_epoch=self._on_epoch, control=self.control)
+        result = trainer.run()
+        self._flush_steps()
+        record = result.record
+        keep = bool(record.history.steps) and not (result.status == RunStatus.DIVERGED and not record.history.epochs)
+        points = None
+        if keep:
+            finished_here = result.status == RunStatus.FINISHED and self._last_points is not None
+            points = self._last_points if finished_here else self._encode(record, data)  # the last epoch's are these weights
+        self.outcome = RunOutcome(result.status, result.message, record if keep else None, points,
+                                  result.train_seconds, result.samples_per_second)
+        self.ended.emit(self.outcome)
+
+    def _on_step(self, report: StepReport) -> None:
+        self._pending_steps.append(report)
+        now = time.perf_counter()
+        if now - self._last_step_emit >= 1.0 / STEP_EMITS_PER_SECOND:
+            self._flush_steps()
+            self._last_step_emit = now
+
+    def _flush_steps(self) -> None:
+        if self._pending_steps:
+            batch, self._pending_steps = tuple(self._pending_steps), []
+            self.stepsReported.emit(batch)
+
+    def _on_epoch(self, report: EpochReport) -> None:
+        self._flush_steps()
+        points = self._last_points = self._encode(report.record, self._data)
+        self.epochFinished.emit(report, points)
+
+    @staticmethod
+    def _encode(record: RunRecord, data: DatasetSplits) -> EncodedPoints:
+        return encode_points(record.build_model(), data)  # a fresh CPU model: the live one keeps training
+
+
+@dataclass
+class _Run:
+    worker: TrainingWorker
+    thread: QThread
+    control: TrainingControl
+    train_config: TrainConfig
+    shown: bool = False  # the session shows this run's model (from its first epoch on)
+
+
+class Training(QObject):
+    """Starts runs one at a time, pauses, resumes and stops them, and announces what happens.
+    Never blocks the GUI thread except in ``stop_and_wait`` (for closing the window)."""
+
+    stateChanged = Signal(object)  # TrainingState
+    started = Signal(object)  # TrainConfig: the run has begun; its curves start from nothing
+    stepsReported = Signal(object)  # tuple[StepReport, ...]
+    epochFinished = Signal(object)  # EpochReport (the session already holds its record and points)
+    ended = Signal(object)  # RunOutcome, after the session took what it keeps
+    refused = Signal(str)  # a start that could not begin (bad settings for the data, no data): nothing changed
+    failed = Signal(str)  # a run that failed while training
+    status = Signal(str)  # a line for the status bar
+
+    def __init__(self, session: ModelSession, confirm_replace: Callable[[], bool] = lambda: True,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.confirm_replace = confirm_replace  # asked once a start is known to work, before anything changes
+        self.data_dir: str | None = None
+        self.dataset_limit: int | None = None  # a hook for quick runs: samples kept per split
+        self.dataset: DatasetSplits | None = None  # the last dataset loaded, reused by the next run
+        self.state = TrainingState.IDLE
+        self.run: _Run | None = None
+        self._loading: BackgroundTask | None = None
+
+    # ----- state -----
+    @property
+    def is_busy(self) -> bool:
+        return self.state.busy
+
+    @property
+    def paused(self) -> bool:
+        return self.state is TrainingState.PAUSED
+
+    def _set_state(self, state: TrainingState) -> None:
+        if state is not self.state:
+            self.state = state
+            self.stateChanged.emit(state)
+
+    # ----- commands -----
+    def start(self, model_config: ModelConfig, train_config: TrainConfig) -> None:
+        """Load the dataset if needed, check that the settings fit it, ask to replace unsaved work,
+        then train. Any refusal is announced through ``failed`` and changes nothing."""
+        if self.is_busy:
+            return
+        if self.dataset is not None and self._fits(self.dataset, train_config):
+            self._begin(model_config, train_config, self.dataset)
+            return
+        self._set_state(TrainingState.LOADING)
+        self.status.emit(f"Loading {train_config.dataset}…")
+        task = BackgroundTask(lambda report: load_dataset(train_config.dataset, self.data_dir,
+                                                          val_fraction=train_config.val_fraction,
+                                                          seed=train_config.seed), self)
+        task.succeeded.connect(lambda data: self._loaded(data, model_config, train_config))
+        task.failed.connect(self._load_failed)
+        task.finished.connect(task.deleteLater)
+        self._loading = task
+        task.start()
+
+    @staticmethod
+    def _fits(data: DatasetSplits, config: TrainConfig) -> bool:
+        # the validation split is cut with the seed, so another seed needs another load
+        return data.fits(config.dataset, config.seed, config.val_fraction)
+
+    def _loaded(self, data: DatasetSplits, model_config: ModelConfig, train_config: TrainConfig) -> None:
+        if self.state is not TrainingState.LOADING:
+            return  # stopped while loading
+        self._loading = None
+        self.dataset = data  # one dataset kept in memory at a time
+        self._set_state(TrainingState.IDLE)
+        self._begin(model_config, train_config, data)
+
+    def _load_failed(self, error: Exception) -> None:
+        if self.state is not TrainingState.LOADING:
+            return
+        self._loading = None
+        self._set_state(TrainingState.IDLE)
+        message = str(error) if isinstance(error, LatentMorphError) else f"{type(error).__name__}: {error}"
+        self._refuse(message)
+
+    def _refuse(self, message: str) -> None:
+        self.status.emit(f"Training not started: {message}")
+        self.refused.emit(message)
+
+    def _begin(self, model_config: ModelConfig, train_config: TrainConfig, data: DatasetSplits) -> None:
+        data = data.head(self.dataset_limit)
+        model_config = replace(model_config, num_classes=data.num_classes, image_shape=data.image_shape)
+        try:
+            check_fits(model_config, train_config, data)
+        except ConfigError as exc:
+            self._refuse(str(exc))
+            return
+        if not self.confirm_replace():
+            self.status.emit("Training not started")
+            return
+        control = TrainingControl()
+        worker = TrainingWorker(model_config, train_config, data, control)
+        thread = QThread()
+        thread.setObjectName("training")
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        # direct: quit() is thread-safe, and a call queued to the GUI thread would deadlock a blocking wait()
+        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        worker.stepsReported.connect(self._on_steps)
+        worker.epochFinished.connect(self._on_epoch)
+        worker.ended.connect(self._on_ended)
+        worker.failed.connect(self._on_failed)
+        thread.finished.connect(self._on_thread_finished)
+        self.run = _Run(worker, thread, control, train_config)
+        self._set_state(TrainingState.RUNNING)
+        self.started.emit(train_config)
+        self.status.emit(f"Training on {train_config.dataset}…")
+        thread.start()
+
+    def pause(self) -> None:
+        if self.state is TrainingState.RUNNING and self.run is not None:
+            self.run.control.pause()
+            self._set_state(TrainingState.PAUSED)
+            self.status.emit("Training paused")
+
+    def resume(self) -> None:
+        if self.state is TrainingState.PAUSED and self.run is not None:
+            self.run.control.resume()
+            self._set_state(TrainingState.RUNNING)
+            self.status.emit("Training resumed")
+
+    def toggle_pause(self) -> None:
+        (self.resume if self.paused else self.pause)()
+
+    def stop(self) -> None:
+        if self.state is TrainingState.LOADING:
+            self._loading = None  # its result will find the state IDLE and be dropped
+            self._set_state(TrainingState.IDLE)
+            self.status.emit("Training not started")
+        elif self.state in (TrainingState.RUNNING, TrainingState.PAUSED) and self.run is not None:
+            self.run.control.request_stop()
+            self._set_state(TrainingState.STOPPING)
+            self.status.emit("Stopping after this step…")
+
+    def stop_and_wait(self) -> None:
+        """Stop, block until the thread has ended, and keep what the run learnt (for closing the window)."""
+        if self.state is TrainingState.LOADING:
+            self.stop()
+        run = self.run
+        if run is None:
+            return
+        run.control.request_stop()
+        run.thread.wait()
+        for signal in (run.worker.stepsReported, run.worker.epochFinished, run.worker.ended, run.worker.failed):
+            signal.disconnect()  # events still queued for this run must not arrive after it is settled
+        if run.worker.outcome is not None:
+            self._apply(run, run.worker.outcome)
+        self._finish(run)
+
+    # ----- what the worker reports (queued to the GUI thread) -----
+    def _current(self) -> _Run | None:
+        """The run whose worker sent the signal being handled, if it is still the current run."""
+        run = self.run
+        return run if run is not None and self.sender() is run.worker else None
+
+    @Slot(object)
+    def _on_steps(self, reports: tuple[StepReport, ...]) -> None:
+        if self._current() is not None:
+            self.stepsReported.emit(reports)
+
+    @Slot(object, object)
+    def _on_epoch(self, report: EpochReport, points: EncodedPoints) -> None:
+        run = self._current()
+        if run is None:
+            return
+        self._show(run, report.record, points)
+        self.epochFinished.emit(report)
+
+    def _show(self, run: _Run, record: RunRecord, points: EncodedPoints | None) -> None:
+        if run.shown:
+            self.session.update_record(record)
+        else:
+            self.session.set_record(record, data=self.dataset, dirty=True)
+            run.shown = True
+        if points is not None:
+            self.session.set_points(points)
+
+    @Slot(object)
+    def _on_ended(self, outcome: RunOutcome) -> None:
+        run = self._current()
+        if run is not None:
+            self._apply(run, outcome)
+
+    def _apply(self, run: _Run, outcome: RunOutcome) -> None:
+        if outcome.record is not None:
+            self._show(run, outcome.record, outcome.points)
+        epochs = outcome.record.epochs_done if outcome.record is not None else 0
+        texts = {RunStatus.FINISHED: f"Training finished: {outcome.message} in {outcome.train_seconds:.0f} s "
+                                     f"({outcome.samples_per_second:,.0f} samples/s). Save the model to keep it.",
+                 RunStatus.CANCELLED: f"Training {outcome.message}. The model keeps what it had learnt "
+                                      f"({epochs} epoch{'s' if epochs != 1 else ''} done)."}
+        self.status.emit(texts.get(outcome.status, outcome.message))
+        self.ended.emit(outcome)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self._current() is not None:
+            self.status.emit(message)
+            self.failed.emit(message)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        run = self.run
+        if run is not None and self.sender() is run.thread:
+            self._finish(run)
+
+    def _finish(self, run: _Run) -> None:
+        if self.run is not run:
+            return
+        self.run = None
+        run.worker.deleteLater()
+        run.thread.deleteLater()
+        self._set_state(TrainingState.IDLE)

@@ -1,0 +1,143 @@
+"""Runs in the window as a user meets them: starts that cannot work, what is worth a "save first?",
+a model saved from the window and resumed from the CLI, and nothing of an old run left in memory."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+import torch
+from PySide6.QtWidgets import QMessageBox
+
+from training_helpers import RUN_TIMEOUT_MS, set_form
+
+
+def train_to_the_end(qtbot, window):
+    with qtbot.waitSignal(window.trainingFinished, timeout=RUN_TIMEOUT_MS) as finished:
+        window.training_panel.request_train()
+    qtbot.waitUntil(lambda: not window.is_training, timeout=10_000)
+    return finished.args[0]
+
+
+def test_a_start_that_cannot_work_is_refused_before_any_question_and_changes_nothing(qtbot, main_window,
+                                                                                     message_boxes):
+    window, panel = main_window, main_window.training_panel
+    set_form(panel, epochs=1)
+    assert train_to_the_end(qtbot, window).status == "finished"
+    model, points, history = window.session.model, window.loss_plot.point_count, window.session.history
+    assert window.session.has_unsaved_work and points > 0
+    panel.batch_spin.setValue(65_536)
+    message_boxes.clear()
+    with qtbot.waitSignal(window.trainingFinished, timeout=RUN_TIMEOUT_MS):
+        panel.request_train()
+    kinds = [kind for kind, *_ in message_boxes]
+    assert kinds == ["critical"] and "at most the training set size" in message_boxes[0][2]  # no "save first?"
+    assert window.session.model is model and window.session.history is history
+    assert window.loss_plot.point_count == points and window.session.dirty
+    assert not window.is_training and panel.train_button.isEnabled()
+
+
+def test_a_run_that_diverged_before_its_first_epoch_leaves_nothing_to_save(qtbot, main_window, message_boxes,
+                                                                           monkeypatch):
+    import core.training as training
+
+    real = training.loss_terms
+    calls = []
+
+    def nan_at_step_two(*args):
+        loss, recon, kl = real(*args)
+        calls.append(1)
+        return (loss * float("nan"), recon, kl) if len(calls) >= 2 else (loss, recon, kl)
+
+    monkeypatch.setattr(training, "loss_terms", nan_at_step_two)
+    set_form(main_window.training_panel, epochs=1)
+    outcome = train_to_the_end(qtbot, main_window)
+    assert outcome.status == "diverged" and outcome.record is None
+    assert not main_window.session.has_model and not main_window.session.has_unsaved_work
+    monkeypatch.setattr(training, "loss_terms", real)
+    message_boxes.clear()
+    assert train_to_the_end(qtbot, main_window).status == "finished"
+    assert "question" not in [kind for kind, *_ in message_boxes]  # nothing was worth asking about
+
+
+def test_a_saved_model_retrains_without_asking(qtbot, main_window, message_boxes, tmp_path):
+    set_form(main_window.training_panel, epochs=1)
+    train_to_the_end(qtbot, main_window)
+    assert main_window._save_to(tmp_path / "m.safetensors")
+    message_boxes.clear()
+    train_to_the_end(qtbot, main_window)
+    assert "question" not in [kind for kind, *_ in message_boxes]
+
+
+def test_an_unsaved_model_is_asked_about_and_cancel_keeps_it(qtbot, main_window, message_boxes):
+    set_form(main_window.training_panel, epochs=1)
+    train_to_the_end(qtbot, main_window)
+    model = main_window.session.model
+    message_boxes.clear()
+    message_boxes.answer = QMessageBox.StandardButton.Cancel
+    main_window.training_panel.request_train()
+    assert [kind for kind, *_ in message_boxes] == ["question"] and "1 epoch" in message_boxes[0][2]
+    assert not main_window.is_training and main_window.session.model is model
+
+
+def test_saved_from_the_window_after_two_epochs_resumes_to_three_from_the_cli(qtbot, main_window, tmp_path,
+                                                                               monkeypatch):
+    """The issue's test: the history reads epochs 1, 2, 3 and the weights equal an uninterrupted
+    3-epoch run at the same thread count."""
+    import gui.training
+    from core.cli import run_cli
+    from core.files import load_checkpoint
+
+    monkeypatch.setattr(gui.training, "training_threads", lambda: torch.get_num_threads())
+    set_form(main_window.training_panel, hidden="64", epochs=2, batch=256, lr="0.002")
+    assert train_to_the_end(qtbot, main_window).status == "finished"
+    saved = tmp_path / "window.safetensors"
+    assert main_window._save_to(saved)
+    resumed, straight = tmp_path / "resumed.safetensors", tmp_path / "straight.safetensors"
+    assert run_cli(["train", "--resume", str(saved), "--epochs", "3", "--out", str(resumed),
+                    "--device", "cpu", "--json"]) == 0
+    assert run_cli(["train", "--dataset", "mnist-sample", "--hidden", "64", "--epochs", "3", "--batch-size", "256",
+                    "--lr", "0.002", "--seed", "0", "--device", "cpu", "--out", str(straight), "--json"]) == 0
+    a, b = load_checkpoint(resumed), load_checkpoint(straight)
+    assert [row.epoch for row in a.history.epochs] == [1, 2, 3]
+    assert a.position == b.position and a.history.steps == b.history.steps
+    assert all(torch.equal(a.weights[name], b.weights[name]) for name in b.weights)
+
+
+def test_back_to_back_runs_leave_nothing_of_earlier_runs_reachable(qtbot, main_window, message_boxes, monkeypatch):
+    """No model, optimiser or dataset tensor of an earlier run survives the next (memory grew ~18 MB a run)."""
+    import core.training
+
+    trainers, data_seen = [], []
+    real_init = core.training.Trainer.__init__
+
+    def remember(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        trainers.append((weakref.ref(self), weakref.ref(self.model), weakref.ref(self.optimizer)))
+        data_seen.append(self.data.train_x)
+
+    monkeypatch.setattr(core.training.Trainer, "__init__", remember)
+    set_form(main_window.training_panel, epochs=1)
+    for _ in range(3):
+        train_to_the_end(qtbot, main_window)
+        main_window.session.set_dirty(False)
+    qtbot.wait(50)  # deleteLater of the last run's worker and thread
+    gc.collect()
+    alive = [i for i, refs in enumerate(trainers[:-1]) if any(ref() is not None for ref in refs)]
+    assert alive == [], f"runs {alive} are still reachable"
+    # one dataset in memory: every run trains on the window's cached copy, none makes its own
+    assert all(x is main_window.training.dataset.train_x for x in data_seen)
+
+
+@pytest.mark.parametrize("samples_per_second, eta", [(16_800.0, 52.0), (1_234_567.0, 3_725.0)])
+def test_the_progress_lines_fit_the_panel_at_the_default_window_size(main_window, samples_per_second, eta):
+    from core.training import StepReport
+
+    panel = main_window.training_panel
+    panel.show_step(StepReport(12, 200, 430, 5360, 143.24, 137.5, 5.74, samples_per_second, eta), 30)
+    metrics = panel.progress_label.fontMetrics()
+    lines = panel.progress_label.text().splitlines()
+    assert len(lines) == 2 and "left" in lines[0]
+    assert all(metrics.horizontalAdvance(line) <= panel.progress_label.width() for line in lines), lines
+    assert panel.progress_label.height() >= 2 * metrics.lineSpacing()
