@@ -1,4 +1,5 @@
-"""Morph and image exports: GIF (Pillow), MP4 (imageio-ffmpeg), PNG strip or grid (torchvision).
+"""Morph and image exports: GIF (Pillow), MP4 (imageio-ffmpeg), PNG strip or grid; and the one
+function that tiles images into a grid (``tile_images``), for the files and the screen alike.
 
 Every write goes to a temporary file renamed into place (core.files.atomic_output), so a failed
 export leaves nothing at the target path.
@@ -6,6 +7,7 @@ export leaves nothing at the target path.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -18,6 +20,72 @@ from core.files import atomic_output
 EXPORT_FORMATS = (".gif", ".mp4", ".png")
 MAX_SCALE = 40
 MAX_FPS = 120
+MAX_ROW_FRAMES = 12  # a PNG strip wraps after this many frames, so 24 frames at x10 fit a slide
+GRID_PADDING = 2  # pixels between tiles and around a saved grid, at the saved (scaled) size
+GRID_PAD_VALUE = 0.35  # grey gutters in [0, 1], so black digit backgrounds stay apart
+GIF_TICK_MS = 10  # a GIF stores each frame's delay in hundredths of a second
+GIF_MIN_DELAY_MS = 20  # browsers play shorter delays much slower than asked, so none are written
+
+
+def tile_images(images: np.ndarray, columns: int, padding: int = GRID_PADDING, margin: int = 0,
+                pad_value: float = GRID_PAD_VALUE) -> np.ndarray:
+    """Lay images out row by row, ``columns`` to a row, on one canvas filled with grey gutters.
+
+    images: (N, H, W), floats in [0, 1] or uint8 in 0..255; the canvas is float32 or uint8 to match.
+    padding: pixels between neighbouring tiles; margin: pixels around the whole grid.
+    pad_value: the gutters' grey in [0, 1] (255 * pad_value, rounded, on a uint8 canvas).
+    Returns (rows*H + (rows-1)*padding + 2*margin, cols*W + (cols-1)*padding + 2*margin), where
+    cols = min(columns, N) and rows = ceil(N / cols).
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or len(images) == 0:
+        raise ConfigError("images", f"expected (count, height, width) with count >= 1, got shape {images.shape}")
+    if images.dtype != np.uint8:
+        images = images.astype(np.float32, copy=False)
+    fill = round(pad_value * 255) if images.dtype == np.uint8 else pad_value
+    count, height, width = images.shape
+    columns = max(1, min(int(columns), count))
+    rows = math.ceil(count / columns)
+    cell_h, cell_w = height + padding, width + padding
+    canvas = np.full((rows * cell_h - padding + 2 * margin, columns * cell_w - padding + 2 * margin), fill,
+                     images.dtype)
+    for index in range(count):
+        row, col = divmod(index, columns)
+        top, left = margin + row * cell_h, margin + col * cell_w
+        canvas[top: top + height, left: left + width] = images[index]
+    return canvas
+
+
+def strip_columns(count: int, columns: int | None = None, max_columns: int = MAX_ROW_FRAMES) -> int:
+    """Frames per row of a PNG strip of ``count`` frames: ``columns`` when given (at most ``count``),
+    else the fewest rows of at most ``max_columns``, filled evenly (13 frames: 2 rows of 7, not 12 + 1)."""
+    if columns is not None:
+        if columns < 1:
+            raise ConfigError("columns", f"must be at least 1, got {columns}")
+        return max(1, min(int(columns), count))
+    rows = max(1, math.ceil(count / max_columns))
+    return max(1, math.ceil(count / rows))
+
+
+def strip_layout(count: int, frame_shape: tuple[int, int], scale: int, columns: int | None = None,
+                 padding: int = GRID_PADDING) -> tuple[int, int, int, int]:
+    """(rows, columns, height px, width px) of the PNG strip ``export_morph`` writes for ``count``
+    frames of ``frame_shape`` (H, W) at ``scale``: the same layout as ``save_image_grid``."""
+    columns = strip_columns(count, columns)
+    rows = math.ceil(count / columns)
+    height, width = frame_shape
+    return (rows, columns, rows * height * scale + (rows + 1) * padding,
+            columns * width * scale + (columns + 1) * padding)
+
+
+def gif_delay_ms(fps: float) -> int:
+    """The delay a GIF really stores for ``fps`` frames per second: whole 10 ms ticks, at least 20 ms."""
+    return max(GIF_MIN_DELAY_MS, GIF_TICK_MS * round(1000.0 / GIF_TICK_MS / fps))
+
+
+def gif_frame_rate(fps: float) -> float:
+    """The frame rate a GIF plays at when ``fps`` is asked for (12 fps -> 80 ms -> 12.5 fps)."""
+    return 1000.0 / gif_delay_ms(fps)
 
 
 def to_uint8_frames(frames: np.ndarray, scale: int = 1) -> np.ndarray:
@@ -40,10 +108,20 @@ def sequence_for_playback(frames: np.ndarray, bounce: bool) -> np.ndarray:
     return frames
 
 
+def playback_frame_count(count: int, bounce: bool) -> int:
+    """How many frames ``sequence_for_playback`` makes of ``count``."""
+    return 2 * count - 2 if bounce and count > 2 else count
+
+
 def export_morph(frames: np.ndarray, path: str | os.PathLike, scale: int = 10, fps: float = 24.0,
                  bounce: bool = False, loop: bool = True,
-                 progress: Callable[[float], None] | None = None) -> dict:
-    """Write frames (T, H, W) in [0, 1] by the path's suffix. Returns {"path", "frames"}."""
+                 progress: Callable[[float], None] | None = None, columns: int | None = None) -> dict:
+    """Write frames (T, H, W) in [0, 1] by the path's suffix (``columns``: frames per row of a PNG
+    strip; None wraps after MAX_ROW_FRAMES). ``progress(fraction)`` is called from the first frame on.
+
+    Returns {"path", "frames", "fps"}: "fps" is the rate really written (a GIF rounds its delay to
+    10 ms steps: 12 fps plays at 12.5), None for a PNG strip.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in EXPORT_FORMATS:
@@ -54,24 +132,32 @@ def export_morph(frames: np.ndarray, path: str | os.PathLike, scale: int = 10, f
         raise ConfigError("frames", "there are no frames to export")
     pixels = to_uint8_frames(sequence_for_playback(np.asarray(frames), bounce), scale)
     writer = {".gif": _write_gif, ".mp4": _write_mp4, ".png": _write_strip}[suffix]
+    options = {"columns": strip_columns(len(pixels), columns)} if suffix == ".png" else {}
     try:
         with atomic_output(path) as temp:
-            writer(pixels, temp, fps=fps, loop=loop, progress=progress)
+            writer(pixels, temp, fps=fps, loop=loop, progress=progress, **options)
     except LatentMorphError as exc:
         raise ExportError(str(exc)) from exc
     except (OSError, RuntimeError, ValueError) as exc:
         raise ExportError(f"could not export {path}: {exc}") from exc
-    return {"path": str(path), "frames": int(len(pixels))}
+    written_fps = {".gif": gif_frame_rate(fps), ".mp4": float(fps), ".png": None}[suffix]
+    return {"path": str(path), "frames": int(len(pixels)), "fps": written_fps}
 
 
 def _write_gif(pixels: np.ndarray, temp: Path, fps: float, loop: bool, progress) -> None:
     from PIL import Image
 
-    images = [Image.fromarray(frame, mode="L") for frame in pixels]
-    duration_ms = max(20, int(round(1000.0 / fps)))  # browsers clamp delays under 20 ms
+    def frames_after_the_first():
+        # Pillow reads every frame before it encodes any: reading is reported as the first half
+        for index in range(1, len(pixels)):
+            if progress:
+                progress(0.5 * index / len(pixels))
+            yield Image.fromarray(pixels[index], mode="L")
+
     extra = {"loop": 0} if loop else {}
-    images[0].save(temp, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms,
-                   optimize=False, disposal=1, **extra)
+    Image.fromarray(pixels[0], mode="L").save(temp, format="GIF", save_all=True,
+                                              append_images=frames_after_the_first(),
+                                              duration=gif_delay_ms(fps), optimize=False, disposal=1, **extra)
     if progress:
         progress(1.0)
 
@@ -90,32 +176,32 @@ def _write_mp4(pixels: np.ndarray, temp: Path, fps: float, loop: bool, progress)
             if pad_h or pad_w:
                 frame = np.pad(frame, ((0, pad_h), (0, pad_w)))
             writer.send(np.ascontiguousarray(frame))
-            if progress and index % 8 == 0:
-                progress(index / len(pixels))
+            if progress and index % 8 == 0:  # from the first frame on, at a bounded rate
+                progress((index + 1) / len(pixels))
     finally:
         writer.close()
     if progress:
         progress(1.0)
 
 
-def _write_strip(pixels: np.ndarray, temp: Path, fps: float, loop: bool, progress) -> None:
-    save_image_grid(pixels, temp, columns=len(pixels))
+def _write_strip(pixels: np.ndarray, temp: Path, fps: float, loop: bool, progress, columns: int) -> None:
+    if progress:
+        progress(0.0)
+    save_image_grid(pixels, temp, columns)
     if progress:
         progress(1.0)
 
 
-def save_image_grid(pixels: np.ndarray, path: str | os.PathLike, columns: int, padding: int = 2) -> None:
-    """uint8 or [0, 1] float images (N, H, W) -> one PNG, ``columns`` per row (torchvision's grid)."""
-    import torch
+def save_image_grid(pixels: np.ndarray, path: str | os.PathLike, columns: int, padding: int = GRID_PADDING) -> None:
+    """uint8 or [0, 1] float images (N, H, W) -> one PNG, ``columns`` per row, ``padding`` pixels of
+    grey between the tiles and around them."""
     from PIL import Image
-    from torchvision.utils import make_grid
 
-    tensor = torch.as_tensor(np.asarray(pixels))
-    if tensor.dtype == torch.uint8:
-        tensor = tensor.float() / 255.0
-    grid = make_grid(tensor.unsqueeze(1), nrow=max(1, columns), padding=padding, pad_value=0.5)
-    array = (grid[0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-    Image.fromarray(array, mode="L").save(path, format="PNG")
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8:
+        pixels = to_uint8_frames(pixels)
+    grid = tile_images(pixels, columns, padding=padding, margin=padding)
+    Image.fromarray(np.ascontiguousarray(grid), mode="L").save(path, format="PNG")
 
 
 def export_grid(images: np.ndarray, path: str | os.PathLike, columns: int, scale: int = 1) -> dict:

@@ -6,19 +6,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QRectF, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
-                               QMessageBox, QProgressDialog, QPushButton, QSpinBox, QWidget)
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QRectF, QSettings, QStandardPaths, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QMessageBox, QProgressDialog, QPushButton, QSpinBox, QWidget)
 
 from core.errors import ExportError, LatentMorphError
-from core.export import EXPORT_FORMATS, MAX_FPS, MAX_SCALE, export_morph
+from core.export import (EXPORT_FORMATS, GIF_TICK_MS, MAX_FPS, MAX_ROW_FRAMES, MAX_SCALE, export_morph, gif_frame_rate,
+                         playback_frame_count, strip_layout)
 from core.files import atomic_output
 from gui.workers import BackgroundTask
 
 MORPH_FILTERS = "Animated GIF (*.gif);;MP4 video (*.mp4);;PNG strip (*.png)"
 SCATTER_FILTERS = "PNG image (*.png);;SVG drawing (*.svg)"
 DEFAULT_SCALE = 10  # 28 px digits become 280 px
-PROGRESS_DELAY_MS = 400  # quick exports finish before a progress dialog would flash up
+MAX_STRIP_COLUMNS = 100
+# what the export dialog remembers (QSettings keys); "folder" is shared with the scatter export
+FOLDER_KEY = "export/folder"
+MORPH_KEYS = {"format": "export/morph_format", "scale": "export/morph_scale", "fps": "export/morph_fps",
+              "columns": "export/morph_columns", "loop": "export/morph_loop", "bounce": "export/morph_bounce"}
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,47 @@ class MorphExportOptions:
     fps: float = 12.0
     loop: bool = True
     bounce: bool = False
+    columns: int | None = None  # frames per row of a PNG strip; None: at most MAX_ROW_FRAMES, rows filled evenly
 
 
-def choose_save_path(parent: QWidget | None, title: str, filters: str, directory: str = "") -> Path | None:
-    """A save dialog (Qt's own, not the platform's, so it behaves the same everywhere)."""
+def pictures_folder() -> Path | None:
+    """The user's Pictures folder as the platform names it, or None when there is none."""
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return Path(location) if location else None
+
+
+def start_folder(settings: QSettings) -> Path:
+    """Where an export starts: the last folder written to, else the user's Pictures folder, else home."""
+    last = settings.value(FOLDER_KEY)
+    pictures = pictures_folder()
+    for folder in (Path(last) if isinstance(last, str) and last else None, pictures):
+        if folder is not None and folder.is_dir():
+            return folder
+    return Path.home()
+
+
+def remember_folder(settings: QSettings, path: Path) -> None:
+    settings.setValue(FOLDER_KEY, str(path.parent.resolve()))
+
+
+def _setting(settings: QSettings, key: str, default, kind: type):
+    """A remembered value as ``kind``, or ``default`` when it is missing or unreadable (a damaged file)."""
+    value = settings.value(key)
+    if value is None:
+        return default
+    if kind is bool:  # an ini file gives "true" / "false" back as text
+        text = str(value).lower()
+        return text == "true" if text in ("true", "false") else default
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def choose_save_path(parent: QWidget | None, title: str, filters: str, directory: str | Path = "") -> Path | None:
+    """A save dialog (Qt's own, not the platform's, so it behaves the same everywhere), opened in
+    ``directory`` (a folder or a file name in it), else where the last export went."""
+    directory = str(directory or start_folder(QSettings()))
     dialog = QFileDialog(parent, title, directory, filters)
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
     dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
@@ -44,14 +86,28 @@ def choose_save_path(parent: QWidget | None, title: str, filters: str, directory
 
 
 class MorphExportDialog(QDialog):
-    """File, size, speed and loop options for a morph export."""
+    """File, size, speed, strip layout and loop options for a morph export.
+
+    It starts in the last folder written to and with the options chosen last time (kept in
+    ``settings``, the app's QSettings unless given); accepting it remembers them.
+    """
 
     def __init__(self, frame_shape: tuple[int, int], fps: float, bounce: bool, parent: QWidget | None = None,
-                 path: str | Path = "") -> None:
+                 path: str | Path = "", frame_count: int | None = None, settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export morph")
         self.setMinimumWidth(460)
         self._frame_shape = frame_shape
+        self._frame_count = frame_count
+        self.settings = settings if settings is not None else QSettings()
+        defaults = {"format": ".gif", "scale": DEFAULT_SCALE, "fps": int(round(fps)), "columns": 0, "loop": True,
+                    "bounce": bool(bounce)}  # the panel's speed and bounce until the user chose their own
+        remembered = {name: _setting(self.settings, MORPH_KEYS[name], default, type(default))
+                      for name, default in defaults.items()}
+        if remembered["format"] not in EXPORT_FORMATS:
+            remembered["format"] = ".gif"
+        if not path:
+            path = start_folder(self.settings) / f"morph{remembered['format']}"
         self.path_edit = QLineEdit(str(path))
         self.path_edit.setPlaceholderText("morph.gif, morph.mp4 or morph.png (a strip)")
         browse = QPushButton("Choose…")
@@ -61,16 +117,24 @@ class MorphExportDialog(QDialog):
         path_row.addWidget(browse)
         self.scale_spin = QSpinBox()
         self.scale_spin.setRange(1, MAX_SCALE)
-        self.scale_spin.setValue(DEFAULT_SCALE)
+        self.scale_spin.setValue(remembered["scale"])
         self.scale_spin.setPrefix("×")
         self.fps_spin = QSpinBox()
         self.fps_spin.setRange(1, int(MAX_FPS))
-        self.fps_spin.setValue(int(round(fps)))
+        self.fps_spin.setValue(remembered["fps"])
         self.fps_spin.setSuffix(" fps")
+        self.rate_note = QLabel()  # the rate a GIF really stores
+        self.columns_spin = QSpinBox()
+        self.columns_spin.setRange(0, MAX_STRIP_COLUMNS)
+        self.columns_spin.setSpecialValueText(f"Auto (at most {MAX_ROW_FRAMES} a row)")
+        self.columns_spin.setSuffix(" a row")
+        self.columns_spin.setValue(remembered["columns"])
+        self.columns_spin.setToolTip("Frames per row of a PNG strip; the rows follow")
+        self.layout_note = QLabel()  # a PNG strip's rows and size
         self.loop_box = QCheckBox("Loop forever (GIF)")
-        self.loop_box.setChecked(True)
+        self.loop_box.setChecked(remembered["loop"])
         self.bounce_box = QCheckBox("Bounce: play forward, then back")
-        self.bounce_box.setChecked(bounce)
+        self.bounce_box.setChecked(remembered["bounce"])
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -78,11 +142,16 @@ class MorphExportDialog(QDialog):
         form.addRow("File", path_row)
         form.addRow("Pixel scale", self.scale_spin)
         form.addRow("Speed", self.fps_spin)
+        form.addRow("", self.rate_note)
+        form.addRow("Strip columns", self.columns_spin)
+        form.addRow("", self.layout_note)
         form.addRow("", self.loop_box)
         form.addRow("", self.bounce_box)
         form.addRow(self.buttons)
-        self.scale_spin.valueChanged.connect(self._update)
+        for spin in (self.scale_spin, self.fps_spin, self.columns_spin):
+            spin.valueChanged.connect(self._update)
         self.path_edit.textChanged.connect(self._update)
+        self.bounce_box.toggled.connect(self._update)
         self._update()
 
     def _update(self) -> None:
@@ -91,6 +160,19 @@ class MorphExportDialog(QDialog):
         self.scale_spin.setSuffix(f"   ({width * scale} × {height * scale} px)")
         suffix = Path(self.path_edit.text().strip()).suffix.lower()
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(suffix in EXPORT_FORMATS)
+        fps = self.fps_spin.value()
+        written = gif_frame_rate(fps)
+        self.rate_note.setText(f"GIF stores {GIF_TICK_MS} ms steps: {fps} fps is written "
+                               + ("exactly" if abs(written - fps) < 1e-9 else f"as {written:.3g} fps"))
+        self.rate_note.setVisible(suffix == ".gif")
+        self.columns_spin.setEnabled(suffix == ".png")
+        self.layout_note.setVisible(suffix == ".png" and self._frame_count is not None)
+        if self._frame_count is not None:
+            count = playback_frame_count(self._frame_count, self.bounce_box.isChecked())
+            rows, columns, strip_h, strip_w = strip_layout(count, self._frame_shape, scale,
+                                                           self.columns_spin.value() or None)
+            self.layout_note.setText(f"{count} frames: {rows} row{'s' if rows > 1 else ''} of {columns}, "
+                                     f"{strip_w:,} × {strip_h:,} px")
 
     def _browse(self) -> None:
         path = choose_save_path(self, "Export morph", MORPH_FILTERS, self.path_edit.text())
@@ -99,7 +181,22 @@ class MorphExportDialog(QDialog):
 
     def options(self) -> MorphExportOptions:
         return MorphExportOptions(Path(self.path_edit.text().strip()), self.scale_spin.value(),
-                                  float(self.fps_spin.value()), self.loop_box.isChecked(), self.bounce_box.isChecked())
+                                  float(self.fps_spin.value()), self.loop_box.isChecked(), self.bounce_box.isChecked(),
+                                  self.columns_spin.value() or None)
+
+    def accept(self) -> None:
+        self.remember()
+        super().accept()
+
+    def remember(self) -> None:
+        """Keep the folder and options for the next export (and the next session)."""
+        options = self.options()
+        values = {"format": options.path.suffix.lower(), "scale": options.scale, "fps": int(options.fps),
+                  "columns": options.columns or 0, "loop": options.loop, "bounce": options.bounce}
+        for name, key in MORPH_KEYS.items():
+            self.settings.setValue(key, values[name])
+        remember_folder(self.settings, options.path)
+        self.settings.sync()
 
 
 class ExportRunner(QObject):
@@ -137,25 +234,39 @@ class ExportRunner(QObject):
             return None
         frames = np.array(frames, copy=True)  # the worker owns its copy; the panel may re-decode meanwhile
         task = BackgroundTask(lambda report: export_morph(frames, options.path, options.scale, options.fps,
-                                                          options.bounce, options.loop, report), self)
+                                                          options.bounce, options.loop, report, options.columns), self)
         progress = QProgressDialog(f"Writing {options.path.name}…", "Cancel", 0, 100, self._parent_widget)
         progress.setWindowTitle("Export morph")
         # not modal: a modal dialog's setValue() runs processEvents(), and the re-entrant event
         # delivery could delete the dialog under its own setValue (a crash seen in CI)
         progress.setWindowModality(Qt.WindowModality.NonModal)
-        progress.setMinimumDuration(PROGRESS_DELAY_MS)
+        progress.setMinimumDuration(0)
         progress.setAutoClose(False)
         progress.setAutoReset(False)
         progress.canceled.connect(task.cancel)
         task.progressed.connect(self._show_progress)
-        task.succeeded.connect(lambda result: self._succeeded(f"Saved {result['frames']} frames to {result['path']}"))
+        task.succeeded.connect(lambda result: self._succeeded(_saved_message(result)))
         task.failed.connect(self._failed)
         task.cancelled.connect(lambda: self._cancelled(options.path))
         task.finished.connect(self._close_progress)
         self.task, self.progress = task, progress
         self.last_error = None
         task.start()
+        progress.show()  # at once: the first report comes after the first frame is written
         return task
+
+    def wait_until_done(self) -> None:
+        """Block until the running export ends, its progress dialog shown and the window repainted."""
+        task = self.task
+        if task is None or not task.is_running():
+            return
+        if self.progress is not None:
+            self.progress.show()
+            self.progress.raise_()
+        loop = QEventLoop()
+        task.finished.connect(loop.quit)
+        if task.is_running():  # it may have ended meanwhile; its queued finished is then handled later
+            loop.exec()
 
     def _show_progress(self, fraction: float) -> None:
         if self.progress is not None:  # a late report after the export ended has nothing to update
@@ -196,6 +307,11 @@ class ExportRunner(QObject):
         box.open()  # not exec(): a modal loop here would stall the tests and any playback
         self.error_box = box
         self.exportFinished.emit(False)
+
+
+def _saved_message(result: dict) -> str:
+    message = f"Saved {result['frames']} frames to {result['path']}"
+    return message + (f" at {result['fps']:.3g} fps" if result.get("fps") else "")
 
 
 def write_scene(item, path: Path) -> None:

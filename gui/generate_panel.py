@@ -1,4 +1,6 @@
-"""New digits from the prior: a class picker (CVAE), a sample grid and one style under every class."""
+"""New digits from the prior: a class picker (CVAE), a sample grid and one style under every class.
+
+A plain autoencoder has no prior; its grid decodes the same N(0, I) draws and says so."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from PySide6.QtCore import QSize, QTimer, Signal
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
 
+from core.data import class_name
 from core.errors import LatentMorphError
 from core.latent import generate, sample_prior, style_across_classes
 from gui.image_utils import TiledImageView
@@ -18,6 +21,8 @@ SAMPLE_COUNTS = (16, 36, 64)
 PICKER_COLUMNS = 5
 NOT_CONDITIONAL_TIP = "This model is not conditional; train a CVAE to choose a class"
 REFRESH_DELAY_MS = 250  # new weights arrive every epoch; redraw once they settle
+NO_PRIOR_NOTE = ("The autoencoder was never trained to fill N(0, I): this is what its decoder makes of "
+                 "random draws from it.")
 
 
 class GeneratePanel(QWidget):
@@ -114,7 +119,7 @@ class GeneratePanel(QWidget):
         names = self.session.class_names
         conditional = self.is_conditional
         for label in range(classes):
-            button = QPushButton(names[label] if label < len(names) else str(label))
+            button = QPushButton(class_name(names, label))
             button.setCheckable(True)
             button.setMinimumWidth(28)
             button.setEnabled(conditional)
@@ -128,7 +133,14 @@ class GeneratePanel(QWidget):
         self.style_title.setVisible(conditional)
         self.style_view.setVisible(conditional)
         self.resample_button.setEnabled(model is not None)
+        self.resample_button.setToolTip("Draw new latents from N(0, I) (a new seed)" if self._has_no_prior
+                                        else "Draw new latents from the prior (a new seed)")
         self.refresh()
+
+    @property
+    def _has_no_prior(self) -> bool:
+        """A plain autoencoder: N(0, I) is not what it was trained on."""
+        return self.session.model is not None and not self.session.model.config.is_variational
 
     def _label_toggled(self, label: int, checked: bool) -> None:
         if checked:
@@ -160,8 +172,9 @@ class GeneratePanel(QWidget):
         if self.styles is not None:
             self.style_view.set_tiles(self.styles, len(self.styles))
         if self.is_conditional:
-            names = self.session.class_names
-            name = names[label] if label < len(names) else str(label)
+            name = class_name(self.session.class_names, label)
             self.note.setText(f"{self.count} samples of class “{name}” from the prior, seed {self.seed}.")
+        elif self._has_no_prior:
+            self.note.setText(f"{NO_PRIOR_NOTE} {self.count} draws, seed {self.seed}.")
         else:
             self.note.setText(f"{self.count} samples from the prior, seed {self.seed}. {NOT_CONDITIONAL_TIP}.")

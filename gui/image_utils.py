@@ -1,5 +1,5 @@
-"""Numpy images to Qt: tiling many small images into one array, and a cheap nearest-neighbour
-image widget used for the morph frame, the filmstrip and the sample grids."""
+"""Numpy images to Qt: a cheap nearest-neighbour image widget used for the morph frame, the
+filmstrip and the sample grids. Tiling images into one array is core's (core.export.tile_images)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,10 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from core.export import to_uint8_frames
-
-GRID_PAD_VALUE = 0.35  # grey gutters between tiles, so black digit backgrounds stay apart
+from core.export import tile_images, to_uint8_frames
 
 
-def tile_images(images: np.ndarray, columns: int, padding: int = 1,
-                pad_value: float = GRID_PAD_VALUE) -> np.ndarray:
-    """(N, H, W) floats -> one (rows*(H+p)-p, cols*(W+p)-p) float32 image, row by row."""
-    images = np.asarray(images, dtype=np.float32)
-    count, height, width = images.shape
-    columns = max(1, min(columns, count))
-    rows = max(1, math.ceil(count / columns))
-    cell_h, cell_w = height + padding, width + padding
-    canvas = np.full((rows * cell_h - padding, columns * cell_w - padding), pad_value, np.float32)
-    for index in range(count):
-        row, col = divmod(index, columns)
-        canvas[row * cell_h: row * cell_h + height, col * cell_w: col * cell_w + width] = images[index]
-    return canvas
+SCREEN_GRID_PADDING = 1  # image pixels between tiles on screen (scaled up with the tiles)
 
 
 def to_qimage(image: np.ndarray) -> QImage:
@@ -46,7 +32,8 @@ class TiledImageView(QWidget):
 
     tileClicked = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None, min_size: QSize = QSize(64, 64), padding: int = 1) -> None:
+    def __init__(self, parent: QWidget | None = None, min_size: QSize = QSize(64, 64),
+                 padding: int = SCREEN_GRID_PADDING) -> None:
         super().__init__(parent)
         self._image: QImage | None = None
         self._count = 0
@@ -76,7 +63,7 @@ class TiledImageView(QWidget):
             self._count = len(images)
             self._columns = max(1, min(columns, self._count))
             self._tile_shape = images.shape[1:3]
-            self._image = to_qimage(tile_images(images, self._columns, padding))
+            self._image = to_qimage(tile_images(images, self._columns, padding=padding))
         self._painted = False
         self.update()
 

@@ -1,6 +1,7 @@
 """Exports from the explore workspace: morph GIF/PNG off the GUI thread, scatter PNG/SVG, failures."""
 
 import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -183,3 +184,217 @@ def test_a_progress_report_after_the_export_ended_is_ignored(qtbot, workspace, t
     assert workspace.exporter.progress is None
     task.progressed.emit(0.5)  # a late report
     assert (tmp_path / "m.gif").exists()
+
+
+# --- one grid function, strips in rows, the GIF rate, remembered options, progress, closing -------
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """Morph exports wait for ``gate.set()`` before they write, so a test can act while one runs."""
+    import threading
+
+    import gui.export_dialog
+
+    event = threading.Event()
+    real = gui.export_dialog.export_morph
+
+    def gated(*args, **kwargs):
+        assert event.wait(10), "the test never let the export go on"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gui.export_dialog, "export_morph", gated)
+    yield event
+    event.set()
+
+
+def _ini_settings(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "export.ini"), QSettings.Format.IniFormat)
+
+
+def test_the_screen_grids_are_tiled_by_cores_grid_function():
+    import core.export
+    import gui.image_utils
+
+    assert gui.image_utils.tile_images is core.export.tile_images
+
+
+def test_the_dialog_lays_a_24_frame_png_strip_in_rows_and_the_export_follows(qtbot, workspace, tmp_path):
+    workspace.select_indices(0, 1)
+    workspace.morph_panel.set_frame_count(24)
+    target = tmp_path / "strip.png"
+    dialog = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, path=target, frame_count=24,
+                               settings=_ini_settings(tmp_path))
+    dialog.scale_spin.setValue(1)
+    assert dialog.columns_spin.isEnabled() and not dialog.layout_note.isHidden()
+    assert "2 rows of 12" in dialog.layout_note.text()  # the default: at most 12 a row
+    dialog.columns_spin.setValue(8)
+    assert "3 rows of 8" in dialog.layout_note.text()
+    assert "242 × 92 px" in dialog.layout_note.text()
+    options = dialog.options()
+    assert options.columns == 8
+    assert _export(qtbot, workspace, options)
+    with Image.open(target) as strip:
+        assert strip.size == (8 * 28 + 9 * 2, 3 * 28 + 4 * 2) == (242, 92)
+
+
+def test_the_dialog_shows_the_rate_a_gif_really_plays_at(qtbot, workspace, tmp_path):
+    dialog = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, path=tmp_path / "m.gif",
+                               settings=_ini_settings(tmp_path))
+    assert not dialog.rate_note.isHidden()
+    assert "GIF stores 10 ms steps: 12 fps is written as 12.5 fps" in dialog.rate_note.text()
+    dialog.fps_spin.setValue(20)
+    assert "20 fps is written exactly" in dialog.rate_note.text()
+    dialog.path_edit.setText(str(tmp_path / "m.mp4"))
+    assert dialog.rate_note.isHidden()
+
+    workspace.select_indices(0, 1)
+    workspace.morph_panel.set_frame_count(4)
+    assert _export(qtbot, workspace, MorphExportOptions(tmp_path / "m.gif", scale=1, fps=12))
+    assert workspace.statuses[-1].endswith("at 12.5 fps")
+
+
+def test_the_dialog_remembers_the_folder_and_options_for_next_time(workspace, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path / "slides"
+    folder.mkdir()
+    first = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, settings=_ini_settings(tmp_path))
+    first.path_edit.setText(str(folder / "talk.png"))
+    first.scale_spin.setValue(3)
+    first.fps_spin.setValue(20)
+    first.columns_spin.setValue(5)
+    first.bounce_box.setChecked(True)
+    first.loop_box.setChecked(False)
+    first.accept()
+
+    again = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace,
+                              settings=QSettings(str(tmp_path / "export.ini"), QSettings.Format.IniFormat))
+    assert Path(again.path_edit.text()) == folder / "morph.png"
+    options = again.options()
+    assert (options.scale, options.fps, options.columns, options.bounce, options.loop) == (3, 20, 5, True, False)
+
+
+def test_with_nothing_remembered_the_dialog_starts_in_pictures_else_home(workspace, tmp_path, monkeypatch):
+    import gui.export_dialog
+
+    pictures, home = tmp_path / "Pictures", tmp_path / "home"
+    pictures.mkdir()
+    home.mkdir()
+    monkeypatch.setattr(gui.export_dialog, "pictures_folder", lambda: pictures)
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
+    settings = _ini_settings(tmp_path)
+    dialog = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, settings=settings)
+    assert Path(dialog.path_edit.text()) == pictures / "morph.gif"
+    monkeypatch.setattr(gui.export_dialog, "pictures_folder", lambda: tmp_path / "no pictures")
+    settings.setValue("export/folder", str(tmp_path / "deleted since"))  # a remembered folder that is gone
+    dialog = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, settings=settings)
+    assert Path(dialog.path_edit.text()) == home / "morph.gif"
+
+
+def test_the_progress_dialog_shows_at_once_and_moves_from_the_first_frame(qtbot, workspace, tmp_path, gate):
+    workspace.select_indices(0, 1)
+    workspace.morph_panel.set_frame_count(24)
+    reports = []
+    with qtbot.waitSignal(workspace.exporter.exportFinished, timeout=20_000):
+        task = workspace.export_morph(options=MorphExportOptions(tmp_path / "m.gif", scale=4, fps=12))
+        task.progressed.connect(reports.append)
+        assert workspace.exporter.progress.isVisible()  # before a single frame was written
+        gate.set()
+    assert reports and reports[0] < 0.1 and reports[-1] == 1.0
+
+
+def _running_export(workspace, target):
+    workspace.select_indices(0, 1)
+    workspace.morph_panel.set_frame_count(24)
+    task = workspace.export_morph(options=MorphExportOptions(target, scale=4, fps=12))
+    assert task is not None and workspace.exporter.is_busy()
+    return task
+
+
+def test_closing_without_a_running_export_asks_nothing(workspace, monkeypatch):
+    import gui.explore
+
+    asked = []
+    monkeypatch.setattr(gui.explore, "ask_about_running_export", lambda parent: asked.append(parent) or "keep")
+    assert workspace.confirm_close_during_export(workspace)
+    assert asked == []
+
+
+def test_closing_during_an_export_can_wait_for_it_with_its_progress_shown(workspace, tmp_path, monkeypatch, gate):
+    import gui.explore
+
+    target = tmp_path / "m.gif"
+    _running_export(workspace, target)
+    seen = []
+
+    def wait_for_it(parent):
+        seen.append(workspace.exporter.progress.isVisible())
+        gate.set()
+        return gui.explore.WAIT_FOR_EXPORT
+
+    monkeypatch.setattr(gui.explore, "ask_about_running_export", wait_for_it)
+    assert workspace.confirm_close_during_export(workspace)
+    assert seen == [True]
+    assert not workspace.exporter.is_busy() and target.exists()
+    with Image.open(target) as gif:
+        assert gif.n_frames == 24
+    assert workspace.statuses[-1].startswith("Saved 24 frames")
+
+
+def test_closing_during_an_export_can_cancel_it(qtbot, workspace, tmp_path, monkeypatch, gate):
+    import threading
+
+    import gui.explore
+
+    target = tmp_path / "m.gif"
+    _running_export(workspace, target)
+
+    def cancel_it(parent):
+        threading.Timer(0.1, gate.set).start()  # the export goes on only after the cancel was asked for
+        return gui.explore.CANCEL_EXPORT
+
+    monkeypatch.setattr(gui.explore, "ask_about_running_export", cancel_it)
+    assert workspace.confirm_close_during_export(workspace)
+    assert not workspace.exporter.is_busy()
+    assert list(tmp_path.iterdir()) == []
+    qtbot.waitUntil(lambda: "cancelled" in workspace.statuses[-1], timeout=2000)
+
+
+def test_closing_during_an_export_can_be_called_off(qtbot, workspace, tmp_path, monkeypatch, gate):
+    import gui.explore
+
+    target = tmp_path / "m.gif"
+    task = _running_export(workspace, target)
+    monkeypatch.setattr(gui.explore, "ask_about_running_export", lambda parent: gui.explore.KEEP_WINDOW_OPEN)
+    assert not workspace.confirm_close_during_export(workspace)
+    assert workspace.exporter.is_busy()  # the export goes on
+    with qtbot.waitSignal(workspace.exporter.exportFinished, timeout=20_000) as finished:
+        gate.set()
+    assert finished.args == [True] and target.exists()
+    assert task.wait(5000)
+
+
+@pytest.mark.parametrize("press, answer", [("Escape", "keep"), ("Wait for it", "wait"), ("Cancel the export", "cancel")])
+def test_the_close_question_offers_wait_cancel_and_keep_open(qtbot, workspace, press, answer):
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    import gui.explore
+
+    texts = []
+
+    def respond():
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        texts.append(box.text())
+        if press == "Escape":
+            qtbot.keyClick(box, Qt.Key.Key_Escape)
+        else:
+            next(button for button in box.buttons() if button.text() == press).click()
+
+    QTimer.singleShot(0, respond)
+    assert gui.explore.ask_about_running_export(workspace) == answer
+    assert texts == ["An export is still being written."]

@@ -74,5 +74,45 @@ def test_a_plain_vae_disables_the_picker_and_says_why(workspace):
 def test_new_weights_redraw_the_grid(qtbot, workspace, vae_session):
     panel = workspace.generate_panel
     before = panel.samples.copy()
-    vae_session.set_weights({name: value * 0.5 for name, value in vae_session.model.state_dict().items()})
+    halved = {name: value * 0.5 for name, value in vae_session.model.state_dict().items()}
+    if hasattr(vae_session, "update_record"):  # the session holds a RunRecord (set_weights before that refactor)
+        from dataclasses import replace
+
+        vae_session.update_record(replace(vae_session.record, weights=halved))
+    else:
+        vae_session.set_weights(halved)
     qtbot.waitUntil(lambda: panel.samples is not None and not np.allclose(panel.samples, before), timeout=3000)
+
+
+def _panel_for(qtbot, kind):
+    from core.config import ModelConfig
+    from core.models import build_model
+    from gui.generate_panel import GeneratePanel
+    from gui.session import ModelSession
+
+    config = ModelConfig(kind=kind, hidden=(16,), latent_dim=2)
+    weights = build_model(config, seed=0).state_dict()
+    session = ModelSession()
+    if hasattr(session, "set_record"):  # the session holds a RunRecord (set_model before that refactor)
+        from core.run_record import RunRecord
+
+        session.set_record(RunRecord(config, weights), dirty=False)
+    else:
+        session.set_model(config, weights, dirty=False)
+    panel = GeneratePanel(session)
+    qtbot.addWidget(panel)
+    return panel
+
+
+def test_an_autoencoders_grid_says_it_decodes_random_draws_not_prior_samples(qtbot):
+    panel = _panel_for(qtbot, "ae")
+    assert panel.samples.shape == (panel.count, 28, 28)  # the grid is still drawn
+    text = panel.note.text()
+    assert "never trained to fill N(0, I)" in text and "random draws" in text
+    assert "prior" not in text and "prior" not in panel.resample_button.toolTip()
+
+
+def test_a_vaes_grid_still_samples_its_prior(qtbot):
+    panel = _panel_for(qtbot, "vae")
+    text = panel.note.text()
+    assert "from the prior" in text and "never trained" not in text
