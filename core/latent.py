@@ -15,6 +15,7 @@ ENCODE_BATCH_SIZE = 4096
 MAX_FRAMES = 1000  # a morph longer than this is refused: it would take minutes to export
 EASINGS = ("linear", "ease-in-out")
 PATHS = ("linear", "slerp")
+ARC_SAMPLES = 65  # points on which a slerp leg's arc length is measured
 
 
 def _device(model: LatentModel) -> torch.device:
@@ -41,7 +42,12 @@ def encode(model: LatentModel, images: torch.Tensor, labels: torch.Tensor | None
 
 @torch.no_grad()
 def decode(model: LatentModel, z: np.ndarray, labels: np.ndarray | int | None = None) -> np.ndarray:
-    """z (N, latent) -> images (N, H, W) float32 in [0, 1] (channel-first (N, C, H, W) when C > 1)."""
+    """z (N, latent) -> images (N, H, W) float32 in [0, 1] (channel-first (N, C, H, W) when C > 1).
+
+    For a CVAE, ``labels`` is one class for every row, a class per row (N,), or a soft condition
+    (N, classes) (one row broadcasts): non-negative class weights, such as a morph's
+    (1 - t) onehot(c0) + t onehot(c1).
+    """
     model.eval()
     device = _device(model)
     z_t = torch.as_tensor(np.asarray(z, dtype=np.float32), device=device).reshape(-1, model.config.latent_dim)
@@ -49,11 +55,33 @@ def decode(model: LatentModel, z: np.ndarray, labels: np.ndarray | int | None = 
     if model.config.is_conditional:
         if labels is None:
             raise ConfigError("label", "a CVAE decodes under a class label; choose one")
-        label_t = torch.as_tensor(np.broadcast_to(np.asarray(labels), (len(z_t),)).copy(), device=device).long()
-        check_label(int(label_t.min()), model.config.num_classes)
-        check_label(int(label_t.max()), model.config.num_classes)
+        if np.ndim(labels) == 2:
+            label_t = torch.as_tensor(_soft_conditions(labels, len(z_t), model.config.num_classes), device=device)
+        else:
+            label_t = torch.as_tensor(np.broadcast_to(np.asarray(labels), (len(z_t),)).copy(), device=device).long()
+            check_label(int(label_t.min()), model.config.num_classes)
+            check_label(int(label_t.max()), model.config.num_classes)
     images = torch.sigmoid(model.decode(z_t, label_t)).float().cpu().numpy()
     return images[:, 0] if images.shape[1] == 1 else images
+
+
+def _soft_conditions(conditions: np.ndarray, rows: int, num_classes: int) -> np.ndarray:
+    """Check a soft condition (rows or 1, classes) and broadcast it to (rows, classes) float32."""
+    conditions = np.asarray(conditions, np.float32)
+    if conditions.shape[1] != num_classes or len(conditions) not in (1, rows):
+        raise ConfigError("label", f"a soft class condition must have shape ({rows}, {num_classes}), "
+                                   f"got {conditions.shape}")
+    if not np.isfinite(conditions).all() or (conditions < 0).any():
+        raise ConfigError("label", "a soft class condition holds non-negative class weights")
+    return np.broadcast_to(conditions, (rows, num_classes)).copy()
+
+
+def one_hot(labels: np.ndarray | list[int], num_classes: int) -> np.ndarray:
+    """Class indices (K,) -> one-hot rows (K, num_classes) float32: the condition c of a CVAE."""
+    labels = np.asarray(labels, np.int64).reshape(-1)
+    for label in labels:
+        check_label(int(label), num_classes)
+    return np.eye(num_classes, dtype=np.float32)[labels]
 
 
 def check_label(label: int, num_classes: int) -> None:
@@ -107,20 +135,85 @@ def interpolate(z0: np.ndarray, z1: np.ndarray, frames: int, path: str = "linear
     return (lerp if path == "linear" else slerp)(z0, z1, t)
 
 
-def waypoint_path(points: np.ndarray, frames: int, path: str = "linear", easing: str = "linear") -> np.ndarray:
-    """A path through several waypoints (P, latent), ``frames`` in all, split by segment length."""
-    points = np.asarray(points, np.float32)
-    if len(points) < 2:
-        raise ConfigError("points", "a path needs at least two points")
+@dataclass(frozen=True)
+class MorphPath:
+    """The frames of a morph through waypoints: what to decode, and where each waypoint falls."""
+
+    latents: np.ndarray  # (T, latent)
+    conditions: np.ndarray | None  # (T, classes) a CVAE's soft one-hot per frame; None when not given
+    waypoint_frames: tuple[int, ...]  # the frame of each waypoint: 0 first, T - 1 last
+
+
+def leg_lengths(points: np.ndarray, path: str = "linear") -> np.ndarray:
+    """Length of each leg between consecutive waypoints (K, latent) -> (K - 1,), in latent units:
+    the straight line for lerp, the arc (measured on ARC_SAMPLES points) for slerp."""
+    points = np.asarray(points, np.float64)
+    if path == "linear":
+        return np.linalg.norm(np.diff(points, axis=0), axis=1)
+    t = np.linspace(0.0, 1.0, ARC_SAMPLES)
+    return np.array([np.linalg.norm(np.diff(slerp(a, b, t).astype(np.float64), axis=0), axis=1).sum()
+                     for a, b in zip(points[:-1], points[1:])])
+
+
+def split_steps(lengths: np.ndarray, steps: int) -> np.ndarray:
+    """Share ``steps`` frame-to-frame steps among legs in proportion to their length (largest
+    remainder), at least one each so every waypoint is a frame. Returns (legs,) ints summing to steps."""
+    lengths = np.asarray(lengths, np.float64)
+    legs = len(lengths)
+    if steps < legs:
+        raise ConfigError("frames", f"a path through {legs + 1} points needs at least {legs + 1} frames, "
+                                    f"got {steps + 1}")
+    total = lengths.sum()
+    ideal = lengths / total * steps if total > 0 else np.full(legs, steps / legs)
+    counts = np.maximum(1, np.floor(ideal)).astype(int)
+    while counts.sum() < steps:  # at most one pass per leg
+        counts[np.argmax(ideal - counts)] += 1
+    while counts.sum() > steps:  # only when short legs were raised to one step
+        counts[np.argmax(np.where(counts > 1, counts - ideal, -np.inf))] -= 1
+    return counts
+
+
+def morph_path(waypoints: np.ndarray, frames: int, path: str = "linear", easing: str = "linear",
+               conditions: np.ndarray | None = None) -> MorphPath:
+    """A morph through K >= 2 waypoints (K, latent) in order, ``frames`` frames in all.
+
+    Each leg is a lerp or a slerp. Frames are shared among the legs by their length, so the path
+    moves at an even speed (equal steps, up to rounding each leg to whole frames) and every
+    waypoint is a frame. ``easing`` shapes each leg (ease-in-out slows into every waypoint).
+
+    ``conditions`` (K, classes), one CVAE condition per waypoint, move with z on the same legs and
+    the same eased t: c(t) = (1 - t) c_i + t c_(i+1). They always lerp, also beside a slerp of z,
+    so every frame's condition stays a mix of classes whose weights sum to one.
+    """
     check_frames(frames)
-    lengths = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    if lengths.sum() == 0:
-        lengths = np.ones_like(lengths)
-    segments = len(points) - 1
-    per_segment = np.maximum(2, np.round(lengths / lengths.sum() * (frames - 1 + segments)).astype(int))
-    pieces = [interpolate(points[i], points[i + 1], int(per_segment[i]), path, easing)[(1 if i else 0):]
-              for i in range(segments)]
-    return np.concatenate(pieces).astype(np.float32)
+    if path not in PATHS:
+        raise ConfigError("path", f"must be linear or slerp, got {path!r}")
+    points = np.asarray(waypoints, np.float64)
+    if points.ndim != 2 or len(points) < 2:
+        raise ConfigError("points", f"a path needs at least two points (K, latent), got shape {points.shape}")
+    if conditions is not None:
+        conditions = np.asarray(conditions, np.float64)
+        if conditions.ndim != 2 or len(conditions) != len(points):
+            raise ConfigError("label", f"one condition row per waypoint: expected {len(points)} rows, "
+                                       f"got shape {conditions.shape}")
+    step_counts = split_steps(leg_lengths(points, path), frames - 1)
+    move = lerp if path == "linear" else slerp
+    latents, mixes, marks = [points[:1].astype(np.float32)], [], [0]
+    if conditions is not None:
+        mixes.append(conditions[:1].astype(np.float32))
+    for leg, count in enumerate(step_counts):
+        t = ease(np.linspace(0.0, 1.0, count + 1), easing)[1:]  # (count,), the leg's start is already in
+        latents.append(move(points[leg], points[leg + 1], t))
+        if conditions is not None:
+            mixes.append(lerp(conditions[leg], conditions[leg + 1], t))
+        marks.append(marks[-1] + int(count))
+    return MorphPath(np.concatenate(latents).astype(np.float32),
+                     np.concatenate(mixes).astype(np.float32) if conditions is not None else None, tuple(marks))
+
+
+def waypoint_path(points: np.ndarray, frames: int, path: str = "linear", easing: str = "linear") -> np.ndarray:
+    """The latents (frames, latent) of ``morph_path`` through several waypoints (K, latent)."""
+    return morph_path(points, frames, path, easing).latents
 
 
 def prior_grid(n: int, latent_dims: int = 2, quantile_margin: float = 0.05) -> np.ndarray:
@@ -149,10 +242,6 @@ class Projection:
     mean: np.ndarray  # (D,)
     components: np.ndarray  # (2, D), orthonormal rows
     explained: tuple[float, float]  # share of variance on each axis
-
-    @property
-    def is_identity(self) -> bool:
-        return self.components.shape[1] == 2 and np.allclose(self.components, np.eye(2)) and not self.mean.any()
 
     def to_plane(self, z: np.ndarray) -> np.ndarray:
         """(N, D) -> (N, 2)."""

@@ -121,12 +121,22 @@ class LatentModel(nn.Module):
         self.fc_logvar = nn.Linear(self.encoder.feature_dim, config.latent_dim) if config.is_variational else None
 
     def condition(self, labels: Tensor | None) -> Tensor | None:
-        """One-hot (B, classes) for a CVAE; None for the unconditional kinds."""
+        """The condition c (B, classes) for a CVAE; None for the unconditional kinds.
+
+        Integer labels (B,) become one-hot rows. A float (B, classes) tensor is taken as c itself:
+        a soft one-hot, the natural extension of the one-hot input, such as the
+        (1 - t) onehot(c0) + t onehot(c1) of a morph that changes class.
+        """
         if not self.config.is_conditional:
             return None
         if labels is None:
             raise ValueError("a CVAE needs class labels to encode and decode")
-        return F.one_hot(labels.long(), self.config.num_classes).to(self.fc_mu.weight.dtype)
+        if labels.is_floating_point() and labels.dim() == 2:
+            if labels.shape[1] != self.config.num_classes:
+                raise ValueError(f"a soft class condition needs {self.config.num_classes} columns, "
+                                 f"got shape {tuple(labels.shape)}")
+            return labels.to(self.fc_mu.weight.dtype)  # (B, classes)
+        return F.one_hot(labels.long(), self.config.num_classes).to(self.fc_mu.weight.dtype)  # (B, classes)
 
     def encode(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """x (B, C, H, W) in [0, 1] -> mu (B, latent), logvar (B, latent) or None for an AE."""

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from core.latent import interpolate
+from core.latent import waypoint_path
 from gui.export_dialog import (SCATTER_FILTERS, ExportRunner, MorphExportDialog, MorphExportOptions,
-                               choose_save_path)
+                               choose_save_path, remember_folder)
 from gui.generate_panel import GeneratePanel
 from gui.latent_view import LatentPick, LatentView
 from gui.morph_panel import MorphPanel
@@ -23,6 +23,24 @@ from gui.session import ModelSession
 from gui.workers import BackgroundTask
 
 CURVE_SAMPLES = 128  # a slerp drawn through few frames would look like a polyline
+# what to do with an export still running when the window closes
+WAIT_FOR_EXPORT, CANCEL_EXPORT, KEEP_WINDOW_OPEN = "wait", "cancel", "keep"
+
+
+def ask_about_running_export(parent: QWidget | None) -> str:
+    """Ask whether to wait for a running export or cancel it: WAIT_FOR_EXPORT, CANCEL_EXPORT, or
+    KEEP_WINDOW_OPEN for the box's Cancel / Escape. (Tests replace this function.)"""
+    box = QMessageBox(QMessageBox.Icon.Question, "Export still running", "An export is still being written.",
+                      QMessageBox.StandardButton.Cancel, parent)
+    box.setInformativeText("Wait for it to finish, or cancel it (nothing is written) and close?")
+    wait = box.addButton("Wait for it", QMessageBox.ButtonRole.AcceptRole)
+    cancel = box.addButton("Cancel the export", QMessageBox.ButtonRole.DestructiveRole)
+    box.button(QMessageBox.StandardButton.Cancel).setText("Keep the window open")
+    box.setDefaultButton(wait)
+    box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    return WAIT_FOR_EXPORT if clicked is wait else CANCEL_EXPORT if clicked is cancel else KEEP_WINDOW_OPEN
 
 
 class ExploreWorkspace(QWidget):
@@ -50,6 +68,9 @@ class ExploreWorkspace(QWidget):
         for source in (self.latent_view, self.morph_panel, self.generate_panel, self.exporter):
             source.statusMessage.connect(self.statusMessage)
         self.latent_view.pointPicked.connect(self.morph_panel.add_endpoint)
+        self.latent_view.waypointPicked.connect(self.morph_panel.add_waypoint)
+        self.latent_view.waypointMoved.connect(self.morph_panel.move_waypoint)
+        self.latent_view.undoRequested.connect(self.morph_panel.remove_last_waypoint)
         self.morph_panel.pathChanged.connect(self._draw_path)
         self.morph_panel.frameChanged.connect(self._draw_current_frame)
         self.generate_panel.labelChanged.connect(self.morph_panel.set_label)
@@ -90,19 +111,34 @@ class ExploreWorkspace(QWidget):
             return None
         if options is None:
             dialog = MorphExportDialog(frames.shape[1:3], self.morph_panel.fps, self.morph_panel.bounce, self,
-                                       path or "")
+                                       path or "", frame_count=len(frames))
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None
             options = dialog.options()
         return self.exporter.export_morph(frames, options)
 
     def export_scatter(self, path: str | Path | None = None) -> bool:
-        """Save the latent view as PNG or SVG (a file dialog unless ``path`` is given)."""
+        """Save the latent view as PNG or SVG (a file dialog, in the last export folder, unless ``path`` is given)."""
         if path is None:
             path = choose_save_path(self, "Export latent view", SCATTER_FILTERS)
             if path is None:
                 return False
+            remember_folder(QSettings(), path)
         return self.exporter.export_scene(self.latent_view.plot.getPlotItem(), path)
+
+    def confirm_close_during_export(self, parent: QWidget | None = None) -> bool:
+        """May the window close? True at once when no export runs; else the user waits for the
+        export (blocks, its progress shown) or cancels it (True), or keeps the window open (False)."""
+        if not self.exporter.is_busy():
+            return True
+        answer = ask_about_running_export(parent or self)
+        if answer == WAIT_FOR_EXPORT:
+            self.exporter.wait_until_done()
+            return True
+        if answer == CANCEL_EXPORT:
+            self.exporter.stop()
+            return True
+        return False
 
     # --- wiring -----------------------------------------------------------------------------
 
@@ -118,10 +154,11 @@ class ExploreWorkspace(QWidget):
             return
         frames = projection.to_plane(latents)
         if self.morph_panel.path_kind == "slerp":
-            dense = interpolate(endpoints[0].latent, endpoints[1].latent, CURVE_SAMPLES, "slerp")
+            waypoints = np.stack([pick.latent for pick in endpoints])
+            dense = waypoint_path(waypoints, max(CURVE_SAMPLES, 8 * len(waypoints)), "slerp")
             curve = projection.to_plane(dense)
         else:
-            curve = frames[[0, -1]]
+            curve = frames[list(self.morph_panel.waypoint_frames)]  # straight legs between the picked points
         self.latent_view.show_path(curve, frames, ends)
 
     def _draw_current_frame(self, index: int) -> None:

@@ -1,5 +1,6 @@
-"""The latent scatter: encoded test digits coloured by class, hover previews, click picking,
-the faint decoded manifold behind the points, and the morph path drawn on top."""
+"""The latent scatter: encoded test digits coloured by class, hover previews, click picking
+(Shift-click for a tour's next point), the faint decoded manifold behind the points, and the
+morph path drawn on top with its picked points, which can be dragged."""
 
 from __future__ import annotations
 
@@ -8,23 +9,25 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPixmap
 from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from core.data import class_name
 from core.errors import LatentMorphError
 from core.latent import Projection, fit_projection, manifold
-from gui.image_utils import tile_images, to_qimage
+from core.export import tile_images
+from gui.image_utils import to_qimage
+from gui.palette import CLASS_COLOURS
 from gui.session import ModelSession
 
-# matplotlib's tab10: ten qualitative colours that stay apart for colour-blind readers too
-CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 POINT_SIZE = 5
 SNAP_PIXELS = 8.0  # a click this close to a digit picks that digit rather than the empty place
 MANIFOLD_GRID = 20
 MANIFOLD_OPACITY = 0.35
 MANIFOLD_DELAY_MS = 250  # pans and epochs arrive in bursts; decode once they settle
 HOVER_SCALE = 3
+WAYPOINT_SIZE = 14  # pixels; a drag that starts this close to a picked point's centre moves it
+DRAG_INTERVAL_MS = 50  # a dragged point re-plans the morph at most 20 times a second
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,45 @@ class _UniformScatter(_QuietScatter):
         super().updateSpots(dataSet)
 
 
+class _WaypointMarkers(_QuietScatter):
+    """The picked points of the morph, in order. A left-drag that starts on one moves it: it emits
+    ``dragged(index, (x, y) view position, finished)``; any other drag pans the view as usual."""
+
+    dragged = Signal(int, object, bool)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._dragging: int | None = None
+
+    def marker_at(self, pos: QPointF) -> int | None:
+        """The marker under a position (item coordinates = view coordinates), measured in pixels."""
+        xs, ys = self.getData()
+        view_box = self.getViewBox()
+        if xs is None or len(xs) == 0 or view_box is None:
+            return None
+        pixel_w, pixel_h = view_box.viewPixelSize()
+        if pixel_w <= 0 or pixel_h <= 0:
+            return None
+        distance2 = ((xs - pos.x()) / pixel_w) ** 2 + ((ys - pos.y()) / pixel_h) ** 2
+        index = int(np.argmin(distance2))
+        return index if distance2[index] <= (WAYPOINT_SIZE / 2 + 2) ** 2 else None
+
+    def mouseDragEvent(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        if ev.isStart():
+            self._dragging = self.marker_at(ev.buttonDownPos())
+        if self._dragging is None:
+            ev.ignore()
+            return
+        ev.accept()
+        index = self._dragging
+        if ev.isFinish():
+            self._dragging = None
+        self.dragged.emit(index, (ev.pos().x(), ev.pos().y()), ev.isFinish())
+
+
 class HoverInset(QFrame):
     """The digit under the cursor and its class, floating beside the cursor."""
 
@@ -108,9 +150,14 @@ class HoverInset(QFrame):
 
 
 class LatentView(QWidget):
-    """Scatter of ``session.points.plane``; emits ``pointPicked`` with a LatentPick on click."""
+    """Scatter of ``session.points.plane``; emits ``pointPicked`` with a LatentPick on a click,
+    ``waypointPicked`` on a Shift-click, ``waypointMoved(index, pick)`` while a picked point is
+    dragged, and ``undoRequested`` on Ctrl+Z."""
 
     pointPicked = Signal(object)
+    waypointPicked = Signal(object)
+    waypointMoved = Signal(int, object)
+    undoRequested = Signal()
     statusMessage = Signal(str)
 
     def __init__(self, session: ModelSession, parent: QWidget | None = None) -> None:
@@ -121,6 +168,8 @@ class LatentView(QWidget):
         self._class_items: dict[int, pg.ScatterPlotItem] = {}
         self._brushes = [pg.mkBrush(class_colour(i)) for i in range(len(CLASS_COLOURS))]
         self._manifold_label = 0
+        self._clicked_index: int | None = None  # no preview for it until the pointer leaves it
+        self._pending_move: tuple[int, LatentPick] | None = None  # a drag's latest place, sent by a timer
 
         self.projection_note = QLabel()
         self.projection_note.setWordWrap(True)
@@ -150,8 +199,9 @@ class LatentView(QWidget):
 
         self.path_curve = pg.PlotCurveItem(pen=pg.mkPen("#222222", width=2))
         self.path_frames = _QuietScatter(size=4, pen=pg.mkPen("#222222"), brush=pg.mkBrush("w"), pxMode=True)
-        self.endpoint_markers = _QuietScatter(size=14, symbol="o", pen=pg.mkPen("k", width=2),
-                                              brush=pg.mkBrush(255, 255, 255, 160), pxMode=True)
+        self.endpoint_markers = _WaypointMarkers(size=WAYPOINT_SIZE, symbol="o", pen=pg.mkPen("k", width=2),
+                                                 brush=pg.mkBrush(255, 255, 255, 160), pxMode=True)
+        self.endpoint_markers.setToolTip("Drag a picked point to move it")
         self.current_marker = _QuietScatter(size=12, symbol="+", pen=pg.mkPen("#d62728", width=3),
                                             brush=pg.mkBrush("#d62728"), pxMode=True)
         for z, item in enumerate((self.path_curve, self.path_frames, self.endpoint_markers, self.current_marker)):
@@ -169,6 +219,9 @@ class LatentView(QWidget):
 
         self._manifold_timer = QTimer(self, singleShot=True, interval=MANIFOLD_DELAY_MS)
         self._manifold_timer.timeout.connect(self.update_manifold)
+        self._drag_timer = QTimer(self, singleShot=True, interval=DRAG_INTERVAL_MS)
+        self._drag_timer.timeout.connect(self._send_pending_move)
+        self.endpoint_markers.dragged.connect(self._waypoint_dragged)
         self.manifold_box.toggled.connect(self._manifold_toggled)
         self.view_box.sigRangeChanged.connect(self._range_changed)
         self.plot.viewport().installEventFilter(self)
@@ -227,7 +280,7 @@ class LatentView(QWidget):
             self._class_items[label] = item
             self.plot.addItem(item)
             names = self.session.class_names
-            self.legend.addItem(item, names[label] if label < len(names) else str(label))
+            self.legend.addItem(item, class_name(names, label))
         return item
 
     def _update_notes(self) -> None:
@@ -256,9 +309,6 @@ class LatentView(QWidget):
             self.projection_note.setText("1-D latent, drawn along y = 0.")
         else:
             self.projection_note.setText(f"{dims}-D latent, shown as is. Click two places to morph between them.")
-
-    def class_colour_of(self, label: int) -> QColor:
-        return class_colour(label)
 
     # --- picking ------------------------------------------------------------------------------
 
@@ -308,28 +358,69 @@ class LatentView(QWidget):
         if pick is None:
             self.statusMessage.emit("Nothing to pick yet: train or open a model first")
             return
-        self.pointPicked.emit(pick)
+        # the preview would cover the neighbours among which the next point is chosen
+        self._hide_hover()
+        self._clicked_index = pick.index
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.waypointPicked.emit(pick)
+        else:
+            self.pointPicked.emit(pick)
+
+    def _waypoint_dragged(self, index: int, view_xy: tuple[float, float], finished: bool) -> None:
+        """Move the marker at once; tell the morph at a bounded rate, and always at the drop."""
+        pick = self.pick_at(view_xy)
+        if pick is None:
+            return
+        self._hide_hover()
+        xs, ys = self.endpoint_markers.getData()
+        if index < len(xs):
+            positions = np.column_stack([xs, ys]).astype(np.float32)
+            positions[index] = pick.plane
+            self.endpoint_markers.setData(pos=positions)
+        self._pending_move = (index, pick)
+        if finished:
+            self._drag_timer.stop()
+            self._send_pending_move()
+        elif not self._drag_timer.isActive():
+            self._drag_timer.start()
+
+    def _send_pending_move(self) -> None:
+        if self._pending_move is not None:
+            index, pick = self._pending_move
+            self._pending_move = None
+            self.waypointMoved.emit(index, pick)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Undo):
+            self.undoRequested.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Leave:
-            self.hover.hide()
+            self._hide_hover()
+            self._clicked_index = None
         return super().eventFilter(watched, event)
+
+    def _hide_hover(self) -> None:
+        self.hover.hide()
 
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         points = self.session.points
         if points is None or not self._inside_plot(scene_pos):
-            self.hover.hide()
+            self._hide_hover()
             return
         view = self.view_box.mapSceneToView(scene_pos)
         index = self.nearest_point((view.x(), view.y()))
-        if index is None:
-            self.hover.hide()
+        if index != self._clicked_index:
+            self._clicked_index = None  # the pointer has left the clicked digit: previews come back
+        if index is None or index == self._clicked_index:
+            self._hide_hover()
             return
         label = int(points.labels[index])
-        names = self.session.class_names
-        name = names[label] if label < len(names) else str(label)
-        self.hover.show_digit(points.images[index], f"{name}  ·  #{index}", class_colour(label),
-                              self.plot.mapFromScene(scene_pos))
+        self.hover.show_digit(points.images[index], f"{class_name(self.session.class_names, label)}  ·  #{index}",
+                              class_colour(label), self.plot.mapFromScene(scene_pos))
 
     # --- morph path ---------------------------------------------------------------------------
 

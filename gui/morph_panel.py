@@ -1,4 +1,5 @@
-"""Morph between two picked places: decode every frame once, then play from the cache."""
+"""Morph between picked places (two, or a tour through several): decode every frame once, then
+play from the cache. A CVAE's class moves along the path with z unless the user keeps one class."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from core.data import class_name
 from core.errors import ConfigError, LatentMorphError
-from core.latent import EASINGS, MAX_FRAMES, check_frames, decode, interpolate
+from core.latent import EASINGS, MAX_FRAMES, check_frames, decode, morph_path, one_hot
 from gui.image_utils import TiledImageView
 from gui.latent_view import LatentPick
 from gui.session import ModelSession
@@ -20,6 +22,8 @@ DEFAULT_FPS = 12
 MAX_PLAYBACK_FPS = 60
 MIN_FILMSTRIP_COLUMNS = 12  # long morphs wrap onto about a quarter as many rows as columns
 PATH_LABELS = {"linear": "Straight line (lerp)", "slerp": "Spherical (slerp)"}
+CLASS_MODES = {"change": "Changes with the points", "keep": "Stays the class chosen in Generate"}
+SELECTION_HELP = "Shift-click adds a point to the tour, drag a point to move it, Ctrl+Z removes the last, Esc clears."
 
 
 def filmstrip_columns(frames: int) -> int:
@@ -27,7 +31,10 @@ def filmstrip_columns(frames: int) -> int:
 
 
 class MorphPanel(QWidget):
-    """Endpoints in, frames out. ``pathChanged`` carries the frame latents (T, latent) or None."""
+    """Picked points in, frames out. ``pathChanged`` carries the frame latents (T, latent) or None.
+
+    ``endpoints`` holds the picked points in order: the two ends of a morph, or a tour's waypoints.
+    """
 
     pathChanged = Signal(object)
     frameChanged = Signal(int)
@@ -39,6 +46,8 @@ class MorphPanel(QWidget):
         self.endpoints: list[LatentPick] = []
         self.frames: np.ndarray | None = None  # (T, H, W) decoded once per selection or setting change
         self.latents: np.ndarray | None = None  # (T, latent)
+        self.conditions: np.ndarray | None = None  # (T, classes) a CVAE's class mix per frame, when it changes
+        self.waypoint_frames: tuple[int, ...] = ()  # the frame at which each picked point is reached
         self.current = 0
         self._direction = 1
         self._label = 0
@@ -69,6 +78,11 @@ class MorphPanel(QWidget):
         self.easing_combo = QComboBox()
         for easing in EASINGS:
             self.easing_combo.addItem(easing, easing)
+        self.class_combo = QComboBox()
+        for key, text in CLASS_MODES.items():
+            self.class_combo.addItem(text, key)
+        self.class_combo.setToolTip("CVAE: let the class change from each point's class to the next, "
+                                    "or keep one class and morph only the style")
         self.mode_combo = QComboBox()
         self.mode_combo.addItem("Loop", "loop")
         self.mode_combo.addItem("Bounce", "bounce")
@@ -80,7 +94,8 @@ class MorphPanel(QWidget):
         transport.addWidget(self.play_button)
         transport.addWidget(self.t_slider, 1)
         transport.addWidget(self.frame_note)
-        form = QFormLayout()
+        form = self.settings_form = QFormLayout()
+        form.addRow("Class", self.class_combo)
         form.addRow("Frames", self.frames_spin)
         form.addRow("Speed", self.fps_spin)
         form.addRow("Path", self.path_combo)
@@ -105,6 +120,7 @@ class MorphPanel(QWidget):
         self.fps_spin.valueChanged.connect(self._fps_changed)
         for combo in (self.path_combo, self.easing_combo):
             combo.currentIndexChanged.connect(self.rebuild)
+        self.class_combo.currentIndexChanged.connect(self._class_mode_changed)
         self.frames_spin.valueChanged.connect(self.rebuild)
         session.modelChanged.connect(self._model_changed)
         session.weightsChanged.connect(self._redecode_timer.start)
@@ -134,6 +150,14 @@ class MorphPanel(QWidget):
         return self.fps_spin.value()
 
     @property
+    def changes_class(self) -> bool:
+        """CVAE: the class follows the points along the path (else: the Generate class throughout)."""
+        return self.class_combo.currentData() == "change"
+
+    def set_changes_class(self, changes: bool) -> None:
+        self.class_combo.setCurrentIndex(self.class_combo.findData("change" if changes else "keep"))
+
+    @property
     def is_playing(self) -> bool:
         return self.timer.isActive()
 
@@ -148,28 +172,52 @@ class MorphPanel(QWidget):
         return True
 
     def set_label(self, label: int) -> None:
-        """The class a CVAE decodes the morph under (chosen in the Generate panel)."""
+        """The class chosen in the Generate panel: a CVAE's empty places take it, and in "keep" mode
+        every frame is decoded as it."""
         if label != self._label:
             self._label = label
             self._update_condition_note()
             self.rebuild()
 
+    def _class_mode_changed(self) -> None:
+        self._update_condition_note()
+        self.rebuild()
+
     def _update_condition_note(self) -> None:
         model = self.session.model
-        if model is None or not model.config.is_conditional:
+        conditional = model is not None and model.config.is_conditional
+        self.settings_form.setRowVisible(self.class_combo, conditional)
+        if not conditional:
             self.condition_note.hide()
             return
-        names = self.session.class_names
-        name = names[self._label] if self._label < len(names) else str(self._label)
-        self.condition_note.setText(f"CVAE: every frame is decoded as class “{name}”, the class chosen in Generate. "
-                                    "The path morphs the style.")
+        name = class_name(self.session.class_names, self._label)
+        if self.changes_class:
+            self.condition_note.setText(
+                "CVAE: the class changes along the path with z, from each point's class to the next: "
+                "c(t) = (1−t)·c₀ + t·c₁. An empty place you click takes the class chosen in Generate "
+                f"(now “{name}”).")
+        else:
+            self.condition_note.setText(f"CVAE: every frame is decoded as class “{name}”, the class chosen in "
+                                        "Generate. The path morphs the style.")
         self.condition_note.show()
+
+    def waypoint_labels(self) -> list[int]:
+        """The class of each picked point: a digit's own, the Generate class for an empty place."""
+        return [pick.label if pick.index is not None and pick.label is not None else self._label
+                for pick in self.endpoints]
 
     # --- selection ----------------------------------------------------------------------------
 
     def add_endpoint(self, pick: LatentPick) -> bool:
-        """First click starts a pair, second completes it, a third starts a new pair."""
-        if len(self.endpoints) == 2:
+        """A click: the first starts a pair, the second completes it and plays the morph, the next
+        starts a new pair."""
+        if self._append_endpoint(pick):
+            self._play_when_complete()
+            return True
+        return False
+
+    def _append_endpoint(self, pick: LatentPick) -> bool:
+        if len(self.endpoints) >= 2:
             self.clear()
         if self.endpoints and self._same_place(self.endpoints[0], pick):
             self.statusMessage.emit("That is the first point again: pick a different second point")
@@ -182,9 +230,46 @@ class MorphPanel(QWidget):
         self.rebuild()
         return True
 
+    def _play_when_complete(self) -> None:
+        """The moment a morph has its second point it plays: the user chose it to watch it."""
+        if len(self.endpoints) == 2 and self.frames is not None:
+            self.play_button.setChecked(True)
+
     def set_endpoints(self, first: LatentPick, second: LatentPick) -> bool:
+        """Programmatic selection (scripts, exports, screenshots): it leaves playback to the caller."""
         self.clear()
-        return self.add_endpoint(first) and self.add_endpoint(second)
+        return self._append_endpoint(first) and self._append_endpoint(second)
+
+    def add_waypoint(self, pick: LatentPick) -> bool:
+        """A Shift-click: the path goes on through this point too (a tour), in the order picked."""
+        if not self.endpoints:
+            return self.add_endpoint(pick)
+        if self._same_place(self.endpoints[-1], pick):
+            self.statusMessage.emit("That is the last point again: pick a different one to go on to")
+            return False
+        self.endpoints.append(pick)
+        self.statusMessage.emit(f"Tour: point {len(self.endpoints)} is {self._describe(pick)}")
+        self.rebuild()
+        self._play_when_complete()
+        return True
+
+    def move_waypoint(self, index: int, pick: LatentPick) -> bool:
+        """A dragged point: the path now passes through its new place (playback goes on)."""
+        if not 0 <= index < len(self.endpoints):
+            return False
+        self.endpoints[index] = pick
+        self.rebuild()
+        return True
+
+    def remove_last_waypoint(self) -> bool:
+        """Undo: forget the most recently picked point."""
+        if not self.endpoints:
+            self.statusMessage.emit("No picked point to remove")
+            return False
+        removed = self.endpoints.pop()
+        self.statusMessage.emit(f"Removed {self._describe(removed)}")
+        self.rebuild()
+        return True
 
     @staticmethod
     def _same_place(a: LatentPick, b: LatentPick) -> bool:
@@ -193,11 +278,14 @@ class MorphPanel(QWidget):
         return bool(np.allclose(a.latent, b.latent))
 
     def _describe(self, pick: LatentPick) -> str:
+        names = self.session.class_names
         if pick.index is not None:
-            names = self.session.class_names
-            name = names[pick.label] if pick.label is not None and pick.label < len(names) else str(pick.label)
-            return f"digit {name} (#{pick.index})"
-        return f"the place ({pick.plane[0]:.2f}, {pick.plane[1]:.2f})"
+            return f"digit {class_name(names, pick.label) if pick.label is not None else '?'} (#{pick.index})"
+        place = f"the place ({pick.plane[0]:.2f}, {pick.plane[1]:.2f})"
+        model = self.session.model
+        if model is not None and model.config.is_conditional:
+            return f"{place} as class “{class_name(names, self._label)}”"
+        return place
 
     def clear(self) -> None:
         self.play_button.setChecked(False)
@@ -228,18 +316,26 @@ class MorphPanel(QWidget):
     # --- frames -------------------------------------------------------------------------------
 
     def rebuild(self) -> None:
-        """Interpolate and decode all frames for the current endpoints and settings."""
+        """Lay out and decode all frames for the picked points and the settings."""
         model = self.session.model
-        self.frames = self.latents = None
-        if model is not None and len(self.endpoints) == 2:
+        self.frames = self.latents = self.conditions = None
+        self.waypoint_frames = ()
+        if model is not None and len(self.endpoints) >= 2:
             try:
-                self.latents = interpolate(self.endpoints[0].latent, self.endpoints[1].latent, self.frame_count,
-                                           self.path_kind, self.easing)
-                label = self._label if model.config.is_conditional else None
-                self.frames = decode(model, self.latents, label)
+                conditional = model.config.is_conditional
+                changes_class = conditional and self.changes_class
+                planned = morph_path(np.stack([pick.latent for pick in self.endpoints]), self.frame_count,
+                                     self.path_kind, self.easing,
+                                     one_hot(self.waypoint_labels(), model.config.num_classes) if changes_class
+                                     else None)
+                label = self._label if conditional else None
+                self.frames = decode(model, planned.latents, planned.conditions if changes_class else label)
+                self.latents, self.conditions, self.waypoint_frames = (planned.latents, planned.conditions,
+                                                                        planned.waypoint_frames)
             except LatentMorphError as exc:
                 self.statusMessage.emit(f"Morph: {exc}")
-                self.frames = self.latents = None
+                self.frames = self.latents = self.conditions = None
+                self.waypoint_frames = ()
         self._update_selection_note()
         self.play_button.setEnabled(self.frames is not None)
         if self.frames is None:
@@ -259,12 +355,15 @@ class MorphPanel(QWidget):
     def _update_selection_note(self) -> None:
         if not self.endpoints:
             self.selection_note.setText("Click a digit or an empty place in the latent view, then a second one. "
-                                        "Esc clears.")
+                                        + SELECTION_HELP)
         elif len(self.endpoints) == 1:
             self.selection_note.setText(f"From {self._describe(self.endpoints[0])} to … (click a second point)")
-        else:
+        elif len(self.endpoints) == 2:
             self.selection_note.setText(f"From {self._describe(self.endpoints[0])} "
-                                        f"to {self._describe(self.endpoints[1])}")
+                                        f"to {self._describe(self.endpoints[1])}. {SELECTION_HELP}")
+        else:
+            stops = " → ".join(self._describe(pick) for pick in self.endpoints)
+            self.selection_note.setText(f"Tour: {stops}. {SELECTION_HELP}")
 
     def show_frame(self, index: int) -> None:
         if self.frames is None:

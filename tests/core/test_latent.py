@@ -6,8 +6,8 @@ import torch
 
 from core.config import ModelConfig
 from core.errors import ConfigError
-from core.latent import (decode, encode, fit_projection, generate, interpolate, lerp, manifold, prior_grid,
-                         slerp, style_across_classes, waypoint_path)
+from core.latent import (decode, encode, fit_projection, generate, interpolate, lerp, manifold, morph_path,
+                         one_hot, prior_grid, slerp, style_across_classes, waypoint_path)
 from core.models import build_model
 
 
@@ -44,6 +44,80 @@ def test_waypoint_path_passes_through_every_waypoint():
     path = waypoint_path(points, 20)
     for p in points:
         assert np.min(np.linalg.norm(path - p, axis=1)) < 1e-6
+
+
+@pytest.mark.parametrize("points, frames, tolerance", [
+    ([[0, 0], [1, 0], [1, 10], [4, 10]], 141, 1e-4),  # legs of 1, 10 and 3: 10, 100 and 30 steps exactly
+    ([[0, 0], [0.3, 0], [0.3, 7], [2.5, 7]], 200, 0.06),  # no whole-frame split is exact: within rounding
+])
+def test_a_tour_moves_at_an_even_speed_through_every_waypoint(points, frames, tolerance):
+    points = np.array(points, np.float32)
+    tour = morph_path(points, frames)
+    steps = np.linalg.norm(np.diff(tour.latents, axis=0), axis=1)
+    assert len(tour.latents) == frames
+    assert steps.max() / steps.min() - 1 < tolerance
+    np.testing.assert_allclose(tour.latents[list(tour.waypoint_frames)], points, atol=1e-6)
+    assert tour.waypoint_frames[0] == 0 and tour.waypoint_frames[-1] == frames - 1
+
+
+def test_a_two_point_morph_path_is_the_plain_interpolation():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(4), rng.standard_normal(4)
+    for path in ("linear", "slerp"):
+        np.testing.assert_allclose(morph_path(np.stack([a, b]), 9, path, "ease-in-out").latents,
+                                   interpolate(a, b, 9, path, "ease-in-out"), atol=1e-6)
+
+
+def test_a_tour_needs_a_frame_per_waypoint():
+    with pytest.raises(ConfigError, match="at least 4 frames"):
+        morph_path(np.eye(4, 2), 3)
+
+
+def test_conditions_move_with_z_on_the_same_eased_t():
+    z = np.array([[0, 0], [2, 0], [2, 1]], np.float32)
+    c = one_hot([1, 7, 3], 10)
+    tour = morph_path(z, 13, "linear", "ease-in-out", conditions=c)
+    np.testing.assert_array_equal(tour.conditions[list(tour.waypoint_frames)], c)
+    np.testing.assert_allclose(tour.conditions.sum(axis=1), 1, atol=1e-6)
+    first_leg = slice(0, tour.waypoint_frames[1] + 1)
+    t = tour.latents[first_leg, 0] / 2  # how far along the first leg z is
+    np.testing.assert_allclose(tour.conditions[first_leg, 7], t, atol=1e-6)
+    np.testing.assert_allclose(tour.conditions[first_leg, 1], 1 - t, atol=1e-6)
+
+
+def test_decode_takes_a_soft_condition_and_checks_its_shape(monkeypatch):
+    model = build_model(ModelConfig(kind="cvae", hidden=(16,)), seed=0)
+    mixed = 0.25 * one_hot([1], 10) + 0.75 * one_hot([7], 10)
+    seen = []
+    original = model.decode
+    monkeypatch.setattr(model, "decode", lambda z, labels=None: seen.append(labels.clone()) or original(z, labels))
+    images = decode(model, np.zeros((3, 2)), mixed)
+    assert images.shape == (3, 28, 28) and seen[-1].shape == (3, 10)
+    np.testing.assert_allclose(seen[-1].numpy(), np.repeat(mixed, 3, axis=0))
+    np.testing.assert_allclose(decode(model, np.zeros((1, 2)), one_hot([7], 10)), decode(model, np.zeros((1, 2)), 7))
+    with pytest.raises(ConfigError, match="shape"):
+        decode(model, np.zeros((3, 2)), np.zeros((3, 9), np.float32))
+    with pytest.raises(ConfigError, match="non-negative"):
+        decode(model, np.zeros((1, 2)), -one_hot([7], 10))
+
+
+def test_a_trained_cvae_morph_changes_class_from_the_first_to_the_last_frame(trained_cvae_checkpoint, tiny_data,
+                                                                                monkeypatch):
+    from core.cli import _load_model
+
+    _, model = _load_model(str(trained_cvae_checkpoint))
+    labels = tiny_data.test_y.numpy()
+    i, j = int(np.flatnonzero(labels == 1)[0]), int(np.flatnonzero(labels == 7)[0])
+    mu, _ = encode(model, tiny_data.test_x[[i, j]], tiny_data.test_y[[i, j]])
+    seen = []
+    original = model.decode
+    monkeypatch.setattr(model, "decode", lambda z, labels=None: seen.append(labels.clone()) or original(z, labels))
+    tour = morph_path(mu, 30, conditions=one_hot([1, 7], 10))
+    frames = decode(model, tour.latents, tour.conditions)
+    condition = seen[-1].numpy()
+    np.testing.assert_array_equal(condition[0], one_hot([1], 10)[0])
+    np.testing.assert_array_equal(condition[-1], one_hot([7], 10)[0])
+    np.testing.assert_allclose(frames[-1], decode(model, mu[1:], 7)[0], atol=1e-6)  # ends on the 7 itself
 
 
 @pytest.mark.parametrize("frames", [1, 0, 1001])

@@ -54,3 +54,16 @@ def test_reparameterize_uses_mu_plus_sigma_eps():
 def test_config_json_round_trip():
     config = ModelConfig(kind="cvae", arch="conv", hidden=(256, 128), latent_dim=8, beta=4.0, recon="mse")
     assert ModelConfig.from_json(config.to_json()) == config
+
+
+def test_cvae_decoder_takes_a_soft_one_hot_as_its_condition():
+    model = build_model(ModelConfig(kind="cvae", hidden=(32,)), seed=0)
+    z = torch.zeros(3, 2)
+    hard = torch.nn.functional.one_hot(torch.tensor([1, 7, 7]), 10).float()
+    assert torch.equal(model.decode(z, hard), model.decode(z, torch.tensor([1, 7, 7])))  # integers still work
+    halfway = 0.5 * hard[:1] + 0.5 * hard[1:2]  # (1, 10): half a 1, half a 7
+    between = model.decode(z[:1], halfway)
+    assert not torch.allclose(between, model.decode(z[:1], torch.tensor([1])))
+    assert not torch.allclose(between, model.decode(z[:1], torch.tensor([7])))
+    with pytest.raises(ValueError, match="10 columns"):
+        model.decode(z, torch.zeros(3, 9))

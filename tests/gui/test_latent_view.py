@@ -1,13 +1,13 @@
 """The latent scatter: one point per digit in its class colour, hover previews, picking, manifold."""
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from core.config import ModelConfig
 from core.models import build_model
 from gui.latent_view import MANIFOLD_GRID, class_colour
-from gui.session import encode_points
+from core.points import encode_points
 
 
 def test_scatter_has_one_point_per_digit_in_its_class_colour(workspace, vae_session):
@@ -45,6 +45,34 @@ def test_hovering_a_digit_shows_its_image_and_class(qtbot, workspace, vae_sessio
     assert f"#{index}" in view.hover.caption.text()
 
 
+def test_a_clicked_digits_preview_hides_until_the_pointer_leaves_it(qtbot, workspace, vae_session):
+    view, points = workspace.latent_view, vae_session.points
+    pixel_w, _ = view.view_box.viewPixelSize()
+    index = next(i for i in range(len(points.plane))  # a digit still nearest 3 px to either side
+                 if all(view.nearest_point(points.plane[i] + (dx * pixel_w, 0)) == i for dx in (-3, 0, 3)))
+    viewport, at = view.plot.viewport(), view.viewport_pos(points.plane[index])
+    (x0, x1), (y0, y1) = view.view_box.viewRange()
+    empty = next(place for place in ((x0 + fx * (x1 - x0), y0 + fy * (y1 - y0)) for fx in np.linspace(0.05, 0.95, 10)
+                                     for fy in np.linspace(0.95, 0.05, 10)) if view.nearest_point(place) is None)
+    away = view.viewport_pos(empty)
+
+    def move(to):
+        qtbot.wait(20)  # pyqtgraph drops mouse moves that come faster than its rate limit
+        QTest.mouseMove(viewport, to)
+
+    move(away)  # Qt ignores a move to where the cursor already is (an earlier test may have left it here)
+    move(at)
+    qtbot.waitUntil(view.hover.isVisible, timeout=2000)
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=at)
+    assert not view.hover.isVisible()  # it would cover the neighbours among which the second point is chosen
+    for dx in (1, 2, 1):  # still on the clicked digit
+        move(at + QPoint(dx, 0))
+    assert not view.hover.isVisible()
+    move(away)  # the pointer leaves the digit...
+    move(at)  # ...and comes back: previews work again
+    qtbot.waitUntil(view.hover.isVisible, timeout=2000)
+
+
 def test_nearest_point_is_measured_in_screen_pixels_and_skips_hidden_classes(workspace, vae_session):
     view, points = workspace.latent_view, vae_session.points
     index = next(i for i in range(len(points.plane)) if view.nearest_point(points.plane[i]) == i)
@@ -73,7 +101,13 @@ def test_a_click_on_an_empty_place_picks_that_latent(qtbot, workspace, vae_sessi
 
 def test_a_wider_latent_is_shown_as_a_pca_projection(workspace, vae_session, tiny_data):
     config = ModelConfig(latent_dim=5, hidden=(32,))
-    vae_session.set_model(config, build_model(config, seed=0).state_dict())
+    weights = build_model(config, seed=0).state_dict()
+    if hasattr(vae_session, "set_record"):  # the session holds a RunRecord (set_model before that refactor)
+        from core.run_record import RunRecord
+
+        vae_session.set_record(RunRecord(config, weights))
+    else:
+        vae_session.set_model(config, weights)
     vae_session.set_points(encode_points(vae_session.model, tiny_data))
     view = workspace.latent_view
     assert "PCA projection of 5-D latent" in view.projection_note.text()

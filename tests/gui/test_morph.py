@@ -1,10 +1,14 @@
-"""Morph: picking endpoints with real clicks, decoded frames, playback, refusals, Escape."""
+"""Morph: picking endpoints with real clicks, decoded frames, playback, refusals, Escape; tours
+through Shift-clicked points (drag, undo); a CVAE's class moving along the path."""
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-from core.latent import decode
+from core.latent import decode, one_hot
+from gui.latent_view import LatentPick
 
 
 def _isolated_points(view, points, count=2):
@@ -14,8 +18,31 @@ def _isolated_points(view, points, count=2):
     return far_apart[:count]
 
 
-def _click(view, plane_xy):
-    QTest.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=view.viewport_pos(plane_xy))
+def _click(view, plane_xy, modifier=Qt.KeyboardModifier.NoModifier):
+    QTest.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, modifier, view.viewport_pos(plane_xy))
+
+
+def _drag(qtbot, view, start_xy, end_xy, steps=6):
+    """A real left-button drag in the plot's viewport (QTest.mouseMove carries no held button)."""
+    viewport = view.plot.viewport()
+    start, end = view.viewport_pos(start_xy), view.viewport_pos(end_xy)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for step in range(1, steps + 1):
+        at = QPointF(start) + (QPointF(end) - QPointF(start)) * (step / steps)
+        qtbot.wait(20)  # pyqtgraph drops mouse moves that come faster than its rate limit
+        QApplication.sendEvent(viewport, QMouseEvent(QEvent.Type.MouseMove, at, viewport.mapToGlobal(at),
+                                                     Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton,
+                                                     Qt.KeyboardModifier.NoModifier))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+
+
+def _record_conditions(monkeypatch, model):
+    """Every condition the decoder gets, as the (N, classes) rows it concatenates to z."""
+    seen = []
+    original = model.decode
+    monkeypatch.setattr(model, "decode", lambda z, labels=None: seen.append(model.condition(labels).numpy().copy())
+                        or original(z, labels))
+    return seen
 
 
 def test_two_clicks_morph_between_the_clicked_digits(qtbot, workspace, vae_session):
@@ -109,16 +136,98 @@ def test_slerp_draws_the_curved_path(workspace):
     assert len(view.path_curve.getData()[0]) > morph.frame_count
 
 
-def test_a_cvae_morph_decodes_under_the_generate_panels_class(cvae_workspace, monkeypatch):
+def test_keep_class_decodes_a_cvae_morph_under_the_generate_panels_class(cvae_workspace, monkeypatch):
     workspace = cvae_workspace
     model, seen = workspace.session.model, []
     original = model.decode
     monkeypatch.setattr(model, "decode", lambda z, labels=None: seen.append(labels.unique().tolist()) or
                         original(z, labels))
     workspace.generate_panel.set_label(6)
+    workspace.morph_panel.set_changes_class(False)
     workspace.select_indices(0, 1)
     assert seen[-1] == [6]
-    assert "class “6”" in workspace.morph_panel.condition_note.text()
+    assert "decoded as class “6”" in workspace.morph_panel.condition_note.text()
+
+
+def test_a_cvae_morph_changes_class_from_the_first_digit_to_the_second(cvae_workspace, cvae_session, monkeypatch):
+    workspace, points = cvae_workspace, cvae_session.points
+    i, j = int(np.flatnonzero(points.labels == 1)[0]), int(np.flatnonzero(points.labels == 7)[0])
+    seen = _record_conditions(monkeypatch, cvae_session.model)
+    workspace.generate_panel.set_label(6)  # the Generate class does not matter between two digits
+    assert workspace.morph_panel.changes_class  # the default
+    workspace.select_indices(i, j)
+    condition = seen[-1]
+    assert condition.shape == (workspace.morph_panel.frame_count, 10)
+    np.testing.assert_array_equal(condition[0], one_hot([1], 10)[0])
+    np.testing.assert_array_equal(condition[-1], one_hot([7], 10)[0])
+    assert condition[:, 6].max() == 0
+
+
+def test_an_empty_place_takes_the_generate_class_and_the_panel_says_so(cvae_workspace, cvae_session, monkeypatch):
+    workspace, points, morph = cvae_workspace, cvae_session.points, cvae_workspace.morph_panel
+    seen = _record_conditions(monkeypatch, cvae_session.model)
+    workspace.generate_panel.set_label(3)
+    note = morph.condition_note
+    assert note.isVisible() and "empty place" in note.text() and "Generate" in note.text() and "“3”" in note.text()
+    j = int(np.flatnonzero(points.labels == 7)[0])
+    place = np.array([40.0, 40.0], np.float32)  # far from every digit
+    morph.add_endpoint(LatentPick(place, place.copy()))
+    morph.add_endpoint(LatentPick(points.plane[j].copy(), points.latents[j].copy(), j, 7))
+    np.testing.assert_array_equal(seen[-1][0], one_hot([3], 10)[0])
+    np.testing.assert_array_equal(seen[-1][-1], one_hot([7], 10)[0])
+    assert "as class “3”" in morph.selection_note.text()
+
+
+def test_the_morph_plays_as_soon_as_the_second_point_is_clicked(qtbot, workspace, vae_session):
+    view, morph, points = workspace.latent_view, workspace.morph_panel, vae_session.points
+    i, j = _isolated_points(view, points)
+    morph.fps_spin.setValue(60)
+    _click(view, points.plane[i])
+    assert not morph.is_playing
+    with qtbot.waitSignal(morph.frameChanged, check_params_cb=lambda index: index > 0, timeout=3000):
+        _click(view, points.plane[j])
+    assert morph.is_playing and morph.play_button.isChecked()
+
+
+def test_shift_click_tours_through_every_point_in_order_and_undo_drops_the_last(qtbot, workspace, vae_session):
+    view, morph, points = workspace.latent_view, workspace.morph_panel, vae_session.points
+    picked = _isolated_points(view, points, count=3)
+    assert len(picked) == 3
+    _click(view, points.plane[picked[0]])
+    for index in picked[1:]:
+        _click(view, points.plane[index], Qt.KeyboardModifier.ShiftModifier)
+    assert [pick.index for pick in morph.endpoints] == picked
+    assert len(morph.frames) == morph.frame_count and len(morph.waypoint_frames) == 3
+    np.testing.assert_allclose(morph.latents[list(morph.waypoint_frames)], points.latents[picked], atol=1e-5)
+    assert view.endpoint_markers.getData()[0].size == 3
+    assert "Tour:" in morph.selection_note.text()
+    view.plot.setFocus()
+    QTest.keyClick(view.plot.viewport(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert [pick.index for pick in morph.endpoints] == picked[:2]
+    assert view.endpoint_markers.getData()[0].size == 2
+    np.testing.assert_allclose(morph.latents[-1], points.latents[picked[1]], atol=1e-5)
+    _click(view, points.plane[picked[2]], Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(view.plot.viewport(), Qt.Key.Key_Escape)
+    assert morph.endpoints == [] and morph.frames is None
+
+
+def test_dragging_a_picked_point_moves_it_and_the_path_follows(qtbot, workspace, vae_session):
+    view, morph, points = workspace.latent_view, workspace.morph_panel, vae_session.points
+    i, j = _isolated_points(view, points)
+    workspace.select_indices(i, j)
+    (x0, x1), (y0, y1) = view.view_box.viewRange()
+    corner = next(place for place in (np.array([x0 + fx * (x1 - x0), y0 + fy * (y1 - y0)], np.float32)
+                                      for fx in np.linspace(0.05, 0.95, 10) for fy in np.linspace(0.95, 0.05, 10))
+                  if view.nearest_point(place, max_pixels=20) is None)  # an empty place
+    range_before = view.view_box.viewRange()
+    with qtbot.waitSignal(view.waypointMoved, timeout=3000):
+        _drag(qtbot, view, points.plane[j], corner)
+    qtbot.waitUntil(lambda: morph.endpoints[1].index is None, timeout=3000)
+    moved = morph.endpoints[1]
+    np.testing.assert_allclose(moved.plane, corner, atol=0.02 * (x1 - x0))
+    np.testing.assert_allclose(morph.latents[-1], moved.latent, atol=1e-5)
+    assert morph.endpoints[0].index == i
+    np.testing.assert_allclose(view.view_box.viewRange(), range_before)  # it moved the point, not the view
 
 
 def test_endpoints_follow_their_digits_when_points_are_re_encoded(workspace, vae_session):
@@ -134,6 +243,12 @@ def test_endpoints_follow_their_digits_when_points_are_re_encoded(workspace, vae
 def test_new_weights_re_decode_the_morph_once_they_settle(qtbot, workspace, vae_session):
     workspace.select_indices(0, 1)
     before = workspace.morph_panel.frames.copy()
-    vae_session.set_weights({name: value * 0.5 for name, value in vae_session.model.state_dict().items()})
+    halved = {name: value * 0.5 for name, value in vae_session.model.state_dict().items()}
+    if hasattr(vae_session, "update_record"):  # the session holds a RunRecord (set_weights before that refactor)
+        from dataclasses import replace
+
+        vae_session.update_record(replace(vae_session.record, weights=halved))
+    else:
+        vae_session.set_weights(halved)
     assert np.array_equal(workspace.morph_panel.frames, before)  # not at once: epochs come in bursts
     qtbot.waitUntil(lambda: not np.allclose(workspace.morph_panel.frames, before), timeout=3000)
