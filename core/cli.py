@@ -1,8 +1,8 @@
 """The headless sub-commands: train, evaluate, morph, generate, manifold.
 
 Exit status: 0 success, 2 bad input (one line naming what was wrong), 1 failure while running
-(one clear line; a traceback only with --debug). ``--json`` prints exactly one JSON object on
-stdout; progress goes to stderr.
+(one clear line; a traceback only with --debug). ``--json`` prints exactly one strict JSON object on
+stdout (a figure not computed, or not finite, is null, never NaN); progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,45 +21,106 @@ from core.errors import ConfigError, DatasetError, LatentMorphError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
+# Bounds of the number flags no config field owns, refused before anything loads. MAX_SCALE is
+# core.export.MAX_SCALE (not imported: that pulls in torch; tests/core/test_cli.py keeps them equal).
+MAX_SCALE = 40
+MAX_IMAGES = 10_000  # generate --count
+MIN_GRID, MAX_GRID = 2, 100  # manifold --grid: images per side
+MAX_IW_SAMPLES = 100_000  # importance samples per test image
+
 
 class BadInput(Exception):
-    """Raised instead of argparse's own exit so every bad input ends the same way."""
+    """Raised instead of argparse's own exit so every bad input ends the same way.
+
+    ``prog`` is who refuses it: "latent-morph train" for a sub-command's argument."""
+
+    def __init__(self, message: str, prog: str = "latent-morph") -> None:
+        super().__init__(message)
+        self.prog = prog
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse prints usage + exits; we want one line
-        raise BadInput(message)
+        raise BadInput(message, self.prog)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """A converter for a whole-number flag that refuses anything outside low..high (inclusive).
+
+    argparse names the flag in front of the message: "argument --count: must be from 1 to 10000, got 0"."""
+    allowed = f"from {low} to {high}" if high is not None else f"{low} or more"
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number {allowed}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {value}")
+        return value
+    return convert
 
 
 def _number(text: str) -> float:
+    """A finite number: "nan" and "inf" are refused, like any other text that is not a usable number."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
 
 
+def _real(low: float, high: float | None = None, low_open: bool = False) -> Callable[[str], float]:
+    """A converter for a number flag that refuses anything outside [low, high] ((low, high] if low_open)."""
+    allowed = " and ".join(part for part in (
+        f"more than {low:g}" if low_open else f"at least {low:g}",
+        f"at most {high:g}" if high is not None else "") if part)
+
+    def convert(text: str) -> float:
+        try:
+            value = _number(text)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"must be a number {allowed}, got {text!r}") from None
+        if value < low or (low_open and value == low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {value:g}")
+        return value
+    return convert
+
+
+_positive_int = _whole(0)  # 0 or more (the name is older than the range): indices, digits, seeds
+
+
 def _setting(parse: Callable[[str], Any], config: str, field: str) -> Callable[[str], Any]:
-    """``parse``, but text it cannot read is described by core.config, which states the allowed range."""
+    """``parse``, then the range core.config enforces on ``field``; either refusal is stated as core.config
+    states it ("must be from 1 to 512, got 0"), so the flag and its setting in a config file read alike."""
+    import core.config
+
+    def check(value: Any) -> None:
+        try:
+            getattr(core.config, config)(**{field: value})
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(exc.reason) from None
+
     def convert(text: str) -> Any:
         try:
-            return parse(text)
+            value = parse(text)
         except argparse.ArgumentTypeError:
-            import core.config
-
-            try:
-                getattr(core.config, config)(**{field: text})
-            except ConfigError as exc:
-                raise argparse.ArgumentTypeError(exc.reason) from None
+            check(_as_number(text))  # the config judges -5 as -5 and 'ten' as 'ten'
             raise
+        check(value)
+        return value
     return convert
+
+
+def _as_number(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,23 +148,30 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_setting(_positive_int, "TrainConfig", "seed"), default=0)
     train.add_argument("--out", default="model.safetensors", help="model file to write (checkpointed every epoch)")
     train.add_argument("--resume", default=None, help="continue training from this model file")
-    train.add_argument("--max-seconds", type=_number, default=None, help="stop (and save) after this many seconds")
-    train.add_argument("--iw-samples", type=_positive_int, default=0, help="also report the IW estimate of -log p(x)")
+    train.add_argument("--max-seconds", type=_real(0, low_open=True), default=None, help="stop (and save) after this many seconds")
+    train.add_argument("--iw-samples", type=_whole(0, MAX_IW_SAMPLES), default=0, help="also report the IW estimate of -log p(x)")
     common(train)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a model on the test split")
     evaluate.add_argument("--checkpoint", required=True)
-    evaluate.add_argument("--iw-samples", type=_positive_int, default=1000)
+    evaluate.add_argument("--iw-samples", type=_whole(0, MAX_IW_SAMPLES), default=1000,
+                          help="importance samples per image for -log p(x); 0 skips it (default %(default)s)")
     evaluate.add_argument("--data-dir", default=None)
     evaluate.add_argument("--dataset", default=None, help="override the dataset recorded in the model file")
     common(evaluate)
 
-    morph = sub.add_parser("morph", help="export a morph between two digits")
+    morph = sub.add_parser("morph", help="export a morph between two digits, or a tour through several")
     morph.add_argument("--checkpoint", required=True)
     morph.add_argument("--from-index", type=_positive_int)
     morph.add_argument("--to-index", type=_positive_int)
     morph.add_argument("--from-digit", type=_positive_int)
     morph.add_argument("--to-digit", type=_positive_int)
+    morph.add_argument("--indices", default=None, help="a tour through test images I,J,K,... in order")
+    morph.add_argument("--digits", default=None,
+                       help="a tour through classes A,B,C,... in order (the first test image of each)")
+    morph.add_argument("--label", type=_positive_int, default=None,
+                       help="CVAE: decode every frame as this class (keep the class, morph the style); "
+                       "by default the class changes along the path with the points")
     morph.add_argument("--frames", type=_positive_int, default=30)
     morph.add_argument("--path", default="linear", choices=["linear", "slerp"])
     morph.add_argument("--easing", default="linear", choices=["linear", "ease-in-out"])
@@ -117,17 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     generate = sub.add_parser("generate", help="sample new images (of a class, for a CVAE)")
     generate.add_argument("--checkpoint", required=True)
     generate.add_argument("--digit", type=_positive_int, default=None, help="class index (CVAE)")
-    generate.add_argument("--count", type=_positive_int, default=16)
-    generate.add_argument("--seed", type=_positive_int, default=0)
-    generate.add_argument("--scale", type=_positive_int, default=2)
+    generate.add_argument("--count", type=_whole(1, MAX_IMAGES), default=16)
+    generate.add_argument("--seed", type=_setting(_positive_int, "TrainConfig", "seed"), default=0)
+    generate.add_argument("--scale", type=_whole(1, MAX_SCALE), default=2)
     generate.add_argument("--out", required=True, help=".png grid")
     common(generate)
 
     grid = sub.add_parser("manifold", help="decode an n x n grid over the 2-D latent plane")
     grid.add_argument("--checkpoint", required=True)
-    grid.add_argument("--grid", type=_positive_int, default=20)
+    grid.add_argument("--grid", type=_whole(MIN_GRID, MAX_GRID), default=20)
     grid.add_argument("--digit", type=_positive_int, default=None, help="class to decode under (CVAE)")
-    grid.add_argument("--scale", type=_positive_int, default=1)
+    grid.add_argument("--scale", type=_whole(1, MAX_SCALE), default=1)
     grid.add_argument("--out", required=True, help=".png")
     common(grid)
     return parser
@@ -139,7 +208,7 @@ def run_cli(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
     except BadInput as exc:
-        print(f"latent-morph: error: {exc}", file=sys.stderr)
+        print(f"{exc.prog}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
@@ -159,12 +228,36 @@ def run_cli(argv: list[str]) -> int:
             text = "out of memory: try a smaller --batch-size or --device cpu"
         print(f"latent-morph {args.command}: {text}", file=sys.stderr)
         return EXIT_FAILURE
+    result = _finite(result)
     if args.json:
-        print(json.dumps(result, sort_keys=True))
+        print(json.dumps(result, sort_keys=True, allow_nan=False))
     else:
         for key, value in result.items():
-            print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+            print(f"{key}: {_text(value)}")
     return EXIT_OK
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity, however deeply nested, replaced by None (JSON null):
+    strict JSON has no NaN, and a figure that could not be computed is absent, not a number."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _text(value: Any) -> str:
+    """One value of a result as text output shows it: floats to 4 places, None (not computed) as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(item) for item in value) + "]"
+    return str(value)
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -204,18 +297,27 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from core.files import load_checkpoint
     from core.training import Trainer, TrainingControl
 
-    train_config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                               seed=args.seed, device=args.device)
-    hidden = parse_hidden(args.hidden)
-    ModelConfig(kind=args.kind, arch=args.arch, hidden=hidden, latent_dim=args.latent_dim, beta=args.beta,
-                recon=args.recon)  # validate before loading data
     resume = load_checkpoint(args.resume) if args.resume else None
-    data = load_dataset(args.dataset, args.data_dir, val_fraction=train_config.val_fraction, seed=args.seed)
-    model_config = ModelConfig(kind=args.kind, arch=args.arch, hidden=hidden, latent_dim=args.latent_dim,
-                               beta=args.beta, recon=args.recon, num_classes=data.num_classes,
-                               image_shape=data.image_shape)
     if resume is not None:
+        # --resume continues the recorded run (its dataset, model, batch size, learning rate and seed);
+        # --epochs is the new total and --device where to run
+        if resume.train_config is None:
+            raise LatentMorphError(f"{args.resume}: this model file holds no training settings, so it cannot "
+                                   "be resumed; train a new model instead")
+        train_config = replace(resume.train_config, epochs=args.epochs, device=args.device)
         model_config = resume.model_config
+        data = load_dataset(train_config.dataset, args.data_dir, val_fraction=train_config.val_fraction,
+                            seed=train_config.seed)
+    else:
+        train_config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                   seed=args.seed, device=args.device)
+        hidden = parse_hidden(args.hidden)
+        ModelConfig(kind=args.kind, arch=args.arch, hidden=hidden, latent_dim=args.latent_dim, beta=args.beta,
+                    recon=args.recon)  # validate before loading data
+        data = load_dataset(args.dataset, args.data_dir, val_fraction=train_config.val_fraction, seed=args.seed)
+        model_config = ModelConfig(kind=args.kind, arch=args.arch, hidden=hidden, latent_dim=args.latent_dim,
+                                   beta=args.beta, recon=args.recon, num_classes=data.num_classes,
+                                   image_shape=data.image_shape)
     control = TrainingControl()
     bar = ProgressBar()
     started = time.perf_counter()
@@ -229,8 +331,8 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
                    f"{report.samples_per_second:,.0f} samples/s")
 
     def on_epoch(report) -> None:
-        bar.update(report.epoch / report.epochs, f"epoch {report.epoch}/{report.epochs} val {report.val_loss:.2f} "
-                   f"ETA {report.eta_seconds:.0f} s", force=True)
+        bar.update(report.row.epoch / report.epochs, f"epoch {report.row.epoch}/{report.epochs} "
+                   f"val {report.row.val_loss:.2f} ETA {report.eta_seconds:.0f} s", force=True)
 
     trainer = Trainer(model_config, train_config, data, checkpoint_path=args.out, resume=resume,
                       on_step=on_step, on_epoch=on_epoch, control=control)
@@ -239,28 +341,29 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     if result.status == "diverged":
         raise LatentMorphError(result.message)
     metrics = evaluate(result.model, data.test_x, data.test_y, iw_samples=args.iw_samples, seed=args.seed)
-    output = {
-        "status": result.status,
-        "test_elbo": metrics["elbo"], "test_recon": metrics["recon"], "test_kl": metrics["kl"],
-        "test_loss": metrics["loss"], "active_units": metrics["active_units"],
+    return {
+        "status": result.status, **_test_metrics(metrics),
         "epochs": result.position.epoch, "train_seconds": result.train_seconds,
         "samples_per_second": result.samples_per_second, "checkpoint": str(Path(args.out)),
         "device": str(trainer.device), "threads": torch.get_num_threads(),
     }
-    if "nll" in metrics:
-        output["nll"] = metrics["nll"]
-    return output
+
+
+def _test_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """core.evaluation.evaluate's figures as train and evaluate print them, nats per test image.
+
+    An autoencoder has no ELBO: its reconstruction is test_recon, and test_elbo, test_kl and nll are
+    None (null, or a dash in text), so its figures never stand beside a VAE's bound as if they were one.
+    nll is also None when no importance-weighted estimate was asked for (--iw-samples 0)."""
+    return {"test_elbo": metrics["elbo"], "test_recon": metrics["recon"], "test_kl": metrics["kl"],
+            "test_loss": metrics["loss"], "active_units": metrics["active_units"], "nll": metrics["nll"]}
 
 
 def _load_model(path: str, device: str = "cpu"):
-    from core.device import resolve_device
     from core.files import load_checkpoint
-    from core.models import build_model
 
-    checkpoint = load_checkpoint(path)
-    model = build_model(checkpoint.model_config)
-    model.load_state_dict(checkpoint.state_dict)
-    return checkpoint, model.to(resolve_device(device)).eval()
+    record = load_checkpoint(path)
+    return record, record.build_model(device)
 
 
 def _test_split(checkpoint, data_dir: str | None, override: str | None):
@@ -279,48 +382,73 @@ def _cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     metrics = evaluate(model, data.test_x, data.test_y, iw_samples=args.iw_samples,
                        progress=lambda f: bar.update(f, "importance-weighted bound"))
     bar.done()
-    output = {"test_elbo": metrics["elbo"], "test_recon": metrics["recon"], "test_kl": metrics["kl"],
-              "test_loss": metrics["loss"], "active_units": metrics["active_units"],
-              "kl_per_dim": metrics["kl_per_dim"], "iw_samples": args.iw_samples, "dataset": data.name}
-    output["nll"] = metrics.get("nll", math.nan) if model.config.is_variational else None
-    return output
+    return {**_test_metrics(metrics), "kl_per_dim": metrics["kl_per_dim"], "iw_samples": args.iw_samples,
+            "dataset": data.name}
 
 
 def _cmd_morph(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
     from core.export import export_morph
-    from core.latent import check_frames, check_label, decode, encode, interpolate
+    from core.latent import check_frames, check_label, decode, encode, morph_path, one_hot
 
-    by_index = args.from_index is not None or args.to_index is not None
-    by_digit = args.from_digit is not None or args.to_digit is not None
-    if by_index == by_digit or (by_index and None in (args.from_index, args.to_index)) or \
-            (by_digit and None in (args.from_digit, args.to_digit)):
-        raise BadInput("give either --from-index I --to-index J or --from-digit A --to-digit B")
+    def listed(flag: str, text: str) -> list[int]:
+        try:
+            values = [int(part) for part in text.split(",")]
+        except ValueError:
+            raise BadInput(f"{flag} expects whole numbers separated by commas, like 1,4,7; got {text!r}") from None
+        if len(values) < 2:
+            raise BadInput(f"{flag} needs at least two numbers separated by commas, got {text!r}")
+        return values
+
+    ways = {"--from-index/--to-index": (args.from_index, args.to_index),
+            "--from-digit/--to-digit": (args.from_digit, args.to_digit),
+            "--indices": (args.indices,), "--digits": (args.digits,)}
+    given = [way for way, values in ways.items() if any(value is not None for value in values)]
+    if len(given) > 1:
+        raise BadInput(f"{' and '.join(given)} cannot be combined: choose the points one way")
+    if not given or None in ways[given[0]]:
+        raise BadInput("give --from-index I --to-index J, --from-digit A --to-digit B, "
+                       "--indices I,J,K or --digits A,B,C")
+    way = given[0]
+    by_index = way in ("--from-index/--to-index", "--indices")
+    if way in ("--indices", "--digits"):
+        values = listed(way, ways[way][0])
+        names = [way] * len(values)
+    else:
+        values, names = list(ways[way]), way.split("/")
     check_frames(args.frames)
     checkpoint, model = _load_model(args.checkpoint, args.device)
+    conditional, classes = model.config.is_conditional, model.config.num_classes
+    if args.label is not None:
+        if not conditional:
+            raise BadInput("--label needs a CVAE; this model is not conditional (omit --label)")
+        check_label(args.label, classes)
     data = _test_split(checkpoint, args.data_dir, args.dataset)
     labels = data.test_y.numpy()
-    if by_index:
-        indices = [args.from_index, args.to_index]
-        for name, index in zip(("--from-index", "--to-index"), indices):
-            if not 0 <= index < len(labels):
-                raise BadInput(f"{name} {index} is outside the test split (0..{len(labels) - 1})")
-    else:
-        indices = []
-        for name, digit in zip(("--from-digit", "--to-digit"), (args.from_digit, args.to_digit)):
-            check_label(digit, model.config.num_classes)
-            matches = np.flatnonzero(labels == digit)
+    indices = []
+    for name, value in zip(names, values):
+        if by_index:
+            if not 0 <= value < len(labels):
+                raise BadInput(f"{name} {value} is outside the test split (0..{len(labels) - 1})")
+            indices.append(value)
+        else:
+            check_label(value, classes)
+            matches = np.flatnonzero(labels == value)
             if len(matches) == 0:
-                raise BadInput(f"{name} {digit}: no test image of that class")
+                raise BadInput(f"{name} {value}: no test image of that class")
             indices.append(int(matches[0]))
-    conditional = model.config.is_conditional
     x, y = data.test_x[indices], data.test_y[indices]
-    mu, _ = encode(model, x, y if conditional else None)
-    latents = interpolate(mu[0], mu[1], args.frames, args.path, args.easing)
-    frames = decode(model, latents, int(y[0]) if conditional else None)
+    mu, _ = encode(model, x, y if conditional else None)  # (K, latent)
+    changes_class = conditional and args.label is None
+    planned = morph_path(mu, args.frames, args.path, args.easing,
+                         one_hot(y.numpy(), classes) if changes_class else None)
+    frames = decode(model, planned.latents, planned.conditions if changes_class else args.label)
     result = export_morph(frames, args.out, scale=args.scale, fps=args.fps, bounce=args.bounce)
-    result["from_index"], result["to_index"] = indices
+    result["from_index"], result["to_index"] = indices[0], indices[-1]
+    result["indices"], result["waypoint_frames"] = indices, list(planned.waypoint_frames)
+    if conditional:  # the class each waypoint is decoded as: its own, or --label throughout
+        result["waypoint_classes"] = [int(c) for c in y] if changes_class else [args.label] * len(indices)
     return result
 
 
