@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import os
 import sys
 from pathlib import Path
 
 ORGANIZATION = "Latent Morph"
 APPLICATION = "Latent Morph"
 SCREENSHOT_WAIT_MS = 60_000
+# Qt 6.5+ links its X11 ("xcb") platform plugin against this library, which bare Linux desktops
+# lack; without it QApplication aborts the process with 'Could not load the Qt platform plugin "xcb"'.
+XCB_CURSOR = "libxcb-cursor.so.0"
+XCB_CURSOR_FIX = "sudo apt install libxcb-cursor0"
 
 
 def _parse_pair(text: str) -> tuple[int, int]:
@@ -31,8 +37,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def qt_platform_problem(environ=None, platform: str | None = None) -> str | None:
+    """One line saying what to install when Qt is about to abort for want of libxcb-cursor, else None.
+
+    Qt calls abort() when its platform plugin fails to load, so this is asked before any Qt import.
+    Only Linux with the xcb plugin matters: QT_QPA_PLATFORM unset (Qt's default there, unless the
+    session is Wayland, where Qt tries its wayland plugin first) or naming xcb first, with a display
+    to open. Offscreen, wayland or no display at all: Qt never loads xcb, or fails for another reason.
+    """
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux"):
+        return None
+    if not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")):
+        return None
+    requested = environ.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip()
+    if requested not in ("", "xcb"):
+        return None
+    if not requested and environ.get("XDG_SESSION_TYPE") == "wayland" and environ.get("WAYLAND_DISPLAY"):
+        return None
+    if _can_load(XCB_CURSOR):
+        return None
+    return (f"latent-morph: Qt needs {XCB_CURSOR} to open a window on X11 and it is not installed; "
+            f"install it with: {XCB_CURSOR_FIX}  (Fedora: sudo dnf install xcb-util-cursor)")
+
+
+def _can_load(soname: str) -> bool:
+    """Whether the dynamic loader finds this shared library, as it would when Qt loads its plugin."""
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return False
+    return True
+
+
 def run_app(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    problem = qt_platform_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "latent-morph"])
