@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.dataset_limit: int | None = None  # a hook for quick runs: samples kept per split
         self.remember_settings = remember_settings
         self.recent_files: list[str] = []
+        self._closing = False  # inside closeEvent's questions and waits
 
         self.training_panel = TrainingPanel()
         self.loss_plot = LossPlot()
@@ -431,11 +432,16 @@ class MainWindow(QMainWindow):
 
     # ----- closing -----
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._confirm_close():
-            event.ignore()  # nothing has changed: training, if any, goes on
-            return
-        if not self.explore.confirm_close_during_export(self):
+        if self._closing:  # a second close while the first waits for training or an export to end
             event.ignore()
+            return
+        self._closing = True
+        try:
+            accepted = self._confirm_close() and self.explore.confirm_close_during_export(self)
+        finally:
+            self._closing = False
+        if not accepted:
+            event.ignore()  # nothing has changed: training and exports, if any, go on
             return
         self.training.stop_and_wait()
         self.model_data.wait()
