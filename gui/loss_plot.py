@@ -1,34 +1,69 @@
-"""Live loss curves: total, reconstruction and KL per step, validation loss per epoch.
+"""Live loss curves a teacher can point at: four small plots sharing the step axis.
+
+- Loss: the loss optimised per step, with the training and validation −ELBO per epoch as lines
+  with markers drawn *under* the step curve;
+- Reconstruction and KL, each on its own scale, so a KL of 6 nats is not a flat line under 550;
+- β, the KL weight in force (it moves under a warm-up or cyclical schedule).
+
+Each plot's y-range is fitted to its curve after the first transient (the untrained model's first
+steps, about 550 nats, would otherwise set the scale), and the x-range to the run: the planned
+steps while training, the last step once it has ended. The legends sit in the titles, above the
+plots, so no curve ever runs under one, on a linear or a log scale.
 
 Points go into growable numpy buffers as they arrive; a timer redraws at most ``REDRAW_HZ`` times a
-second, so a fast training loop never waits on the plot. The view grows in "nice" steps (1, 1.5, 2, 3, 4, 5, 6, 8 x 10^k)
-rather than auto-ranging on every redraw: re-laying the axis ticks was most of the GUI thread's paint
-time during training (benchmarks/gui_responsiveness.py).
+second, and the view bounds move in "nice" steps (1, 1.5, 2, 3, 4, 5, 6, 8 x 10^k), so the axes
+re-tick rarely: re-laying the ticks was most of the GUI thread's paint time during training
+(benchmarks/gui_responsiveness.py).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core.run_record import History
+from core.run_record import EpochRow, History
 from core.training import EpochReport, StepReport
+
+REDRAW_HZ = 4
+TRANSIENT_FRACTION = 0.1  # the first 10% of a curve's points are left out of its y-range (from 10 points on)
+STEP_COLOURS = {"loss": "#1f77b4", "recon": "#2ca02c", "kl": "#e07000", "beta": "#7b3294"}
+TRAIN_ELBO_COLOUR, VAL_COLOUR = "#17375e", "#d62728"
+PLOT_TITLES = {"loss": "Loss", "recon": "Reconstruction", "kl": "KL", "beta": "β"}
 
 
 def nice_ceiling(value: float) -> float:
     """The smallest of 1, 1.5, 2, 3, 4, 5, 6, 8 x 10^k that is >= value (value > 0): fine enough
-    that the curves fill at least two thirds of the width, coarse enough to re-tick rarely."""
+    that the curves fill at least two thirds of the height, coarse enough to re-tick rarely."""
     exponent = np.floor(np.log10(value))
     for step in (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
         if step * 10 ** exponent >= value:
             return float(step * 10 ** exponent)
     return float(10 ** (exponent + 1))
 
-REDRAW_HZ = 4
-# drawn in this order: the total goes last so it stays visible where it runs over the reconstruction
-SERIES = (("recon", "Reconstruction", "#2ca02c", 1.2), ("kl", "KL", "#ff7f0e", 1.2), ("loss", "Total loss", "#1f77b4", 2.0))
+
+def after_transient(values: np.ndarray, transient: float = TRANSIENT_FRACTION) -> np.ndarray:
+    """The finite ``values`` without the first ``transient`` share of them (from 10 values on), so
+    the first steps' spike does not set the scale of the rest of the curve."""
+    values = np.asarray(values, dtype=float)
+    if len(values) >= 10:
+        values = values[int(math.ceil(len(values) * transient)):]
+    return values[np.isfinite(values)]
+
+
+def fitted_range(values: np.ndarray, *, transient: float = TRANSIENT_FRACTION) -> tuple[float, float] | None:
+    """(low, high) of ``values`` after the first transient, rounded out to a nice step of about a
+    quarter of their span, so the curve fills most of the height; None when there are none."""
+    values = after_transient(values, transient)
+    if not len(values):
+        return None
+    low, high = float(values.min()), float(values.max())
+    span = high - low if high > low else max(abs(high) * 0.1, 1e-6)
+    step = nice_ceiling(span / 4)
+    return math.floor(low / step) * step, math.ceil(high / step) * step if high > low else high + step
 
 
 class GrowableSeries:
@@ -57,43 +92,71 @@ class GrowableSeries:
         return self._x[:self.size], self._y[:self.size]
 
 
+def _swatch(colour: str, text: str, marker: str = "━") -> str:
+    return f"<span style='color:{colour}'>{marker}</span>&nbsp;{text}"
+
+
 class LossPlot(QWidget):
-    """One plot, four curves, a legend and a log-scale toggle."""
+    """Loss, reconstruction, KL and β over optimiser steps, with per-epoch −ELBO; a log-scale toggle."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot_widget = pg.PlotWidget(background="w")
-        self.plot_widget.setMinimumHeight(140)
-        plot = self.plot_widget.getPlotItem()
-        plot.showGrid(x=True, y=True, alpha=0.25)
-        plot.setLabel("bottom", "optimiser step")
-        plot.setLabel("left", "nats per sample")
-        plot.setClipToView(True)
-        plot.setDownsampling(auto=True, mode="peak")
-        self.legend = plot.addLegend(offset=(-10, 10), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 210),
-                                     pen=pg.mkPen("#ccc"), colCount=4)  # one row: it hides less of the curves
-        self.series = {key: GrowableSeries() for key, *_ in SERIES}
-        self.curves = {key: plot.plot(name=name, pen=pg.mkPen(color, width=width)) for key, name, color, width in SERIES}
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.graphics.setMinimumHeight(160)
+        self.plots: dict[str, pg.PlotItem] = {}
+        for index, key in enumerate(STEP_COLOURS):
+            plot = self.graphics.addPlot(row=index // 2, col=index % 2)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.getAxis("left").setWidth(44)
+            plot.setMenuEnabled(False)
+            if index // 2 == 1:
+                plot.setLabel("bottom", "optimiser step")
+            else:  # the rows share the step axis: its numbers once, under the bottom row
+                plot.getAxis("bottom").setStyle(showValues=False)
+                plot.getAxis("bottom").setHeight(6)
+            if self.plots:
+                plot.setXLink(self.plots["loss"])
+            self.plots[key] = plot
+        self.curves = {key: self.plots[key].plot(pen=pg.mkPen(colour, width=1.6 if key == "loss" else 1.3))
+                       for key, colour in STEP_COLOURS.items()}
+        for curve in self.curves.values():
+            curve.setZValue(10)  # per-step curves on top: the epoch markers never hide them
+        self.train_epoch_curve = self.plots["loss"].plot(
+            pen=pg.mkPen(TRAIN_ELBO_COLOUR, width=1.2, style=Qt.PenStyle.DotLine), symbol="s", symbolSize=5,
+            symbolBrush=TRAIN_ELBO_COLOUR, symbolPen=None)
+        self.val_curve = self.plots["loss"].plot(
+            pen=pg.mkPen(VAL_COLOUR, width=1.2), symbol="o", symbolSize=5, symbolBrush=None,
+            symbolPen=pg.mkPen(VAL_COLOUR, width=1.2))
+        for curve in (self.train_epoch_curve, self.val_curve):
+            curve.setZValue(5)
+        self._set_titles()
+
+        self.series = {key: GrowableSeries() for key in STEP_COLOURS}
+        self.train_epoch_series = GrowableSeries(64)
         self.val_series = GrowableSeries(64)
-        self.val_curve = plot.plot(name="Validation (per epoch)", pen=pg.mkPen("#d62728", width=1.5,
-                                                                              style=pg.QtCore.Qt.PenStyle.DashLine),
-                                   symbol="o", symbolSize=7, symbolBrush="#d62728", symbolPen="w")
-        self.log_check = QCheckBox("Log scale")
-        self.log_check.setToolTip("Show the loss on a logarithmic axis: the early drop and the KL term stay visible")
-        self.log_check.toggled.connect(self.set_log_scale)
+        self.planned_steps: int | None = None  # while training: the x-axis spans the whole run
+        self.ended = False  # the run has ended (or was loaded): the x-axis ends at its last step
         self.follow_data = True  # until the user pans or zooms; clear() turns it back on
-        self._view_bounds = (0.0, 0.0)
-        plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
+        self._view_bounds: dict[str, tuple] = {}
+        for plot in self.plots.values():
+            plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
+
+        self.log_check = QCheckBox("Log scale")
+        self.log_check.setToolTip("Loss, reconstruction and KL on logarithmic axes: the early drop and the "
+                                  "late, small improvements both stay visible")
+        self.log_check.toggled.connect(self.set_log_scale)
         self.summary_label = QLabel("No training yet")
         self.summary_label.setStyleSheet("color: #555;")
-
         header = QHBoxLayout()
         header.addWidget(self.summary_label, 1)
         header.addWidget(self.log_check)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
-        layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self.graphics, 1)
 
         self._stale = False
         self.redraw_count = 0
@@ -102,6 +165,21 @@ class LossPlot(QWidget):
         self._timer.timeout.connect(self._redraw_if_stale)
         self._timer.start()
 
+    def _set_titles(self) -> None:
+        small = "font-size: 8pt"
+        legends = {
+            "loss": [_swatch(STEP_COLOURS["loss"], "per step"), _swatch(TRAIN_ELBO_COLOUR, "train −ELBO", "■"),
+                     _swatch(VAL_COLOUR, "validation −ELBO", "○")],
+            "recon": [_swatch(STEP_COLOURS["recon"], "per step")],
+            "kl": [_swatch(STEP_COLOURS["kl"], "per step, summed over z")],
+            "beta": [_swatch(STEP_COLOURS["beta"], "weight of the KL in force")],
+        }
+        units = {"loss": " (nats)", "recon": " (nats)", "kl": " (nats)", "beta": ""}
+        for key, plot in self.plots.items():
+            plot.setTitle(f"<span style='{small}'><b>{PLOT_TITLES[key]}</b>{units[key]} &nbsp; "
+                          f"{' &nbsp; '.join(legends[key])}</span>")
+
+    # ----- figures -----
     @property
     def point_count(self) -> int:
         return self.series["loss"].size
@@ -110,23 +188,25 @@ class LossPlot(QWidget):
     def validation_count(self) -> int:
         return self.val_series.size
 
-    def set_log_scale(self, on: bool) -> None:
-        if self.log_check.isChecked() != on:
-            self.log_check.setChecked(on)
-            return
-        self.plot_widget.getPlotItem().setLogMode(y=on)
-        self._view_bounds = (0.0, 0.0)
-        self._stale = True
-
-    def _stop_following(self, *_) -> None:
-        self.follow_data = False
-
     def clear(self) -> None:
-        for series in (*self.series.values(), self.val_series):
+        for series in (*self.series.values(), self.train_epoch_series, self.val_series):
             series.clear()
         self.summary_label.setText("No training yet")
+        self.planned_steps = None
+        self.ended = False
         self.follow_data = True
-        self._view_bounds = (0.0, 0.0)
+        self._view_bounds = {}
+        self._stale = True
+
+    def set_planned_steps(self, steps: int | None) -> None:
+        """While training: the x-axis spans the run's planned optimiser steps, so it never re-ticks."""
+        self.planned_steps = steps if steps and steps > 0 else None
+        self._stale = True
+
+    def finish(self) -> None:
+        """The run has ended: fit the x-axis to the steps it took."""
+        self.planned_steps = None
+        self.ended = True
         self._stale = True
 
     def append_steps(self, reports: tuple[StepReport, ...] | list[StepReport]) -> None:
@@ -136,27 +216,48 @@ class LossPlot(QWidget):
         for key in self.series:
             self.series[key].extend(steps, [getattr(r, key) for r in reports])
         last = reports[-1]
-        self.summary_label.setText(f"step {last.global_step:,} · total {last.loss:.2f} · "
-                                   f"reconstruction {last.recon:.2f} · KL {last.kl:.2f}")
+        self.summary_label.setText(f"step {last.global_step:,} · loss {last.loss:.2f} · "
+                                   f"reconstruction {last.recon:.2f} · KL {last.kl:.2f} · β {last.beta:g}")
         self._stale = True
 
     def add_epoch(self, report: EpochReport) -> None:
-        if np.isfinite(report.row.val_loss):
-            self.val_series.extend([report.row.global_step], [report.row.val_loss])
-            self._stale = True
+        self._add_epoch_rows([report.row])
+        self._stale = True
+
+    def _add_epoch_rows(self, rows: list[EpochRow]) -> None:
+        for row in rows:
+            train_elbo = row.train_recon + row.train_kl
+            if math.isfinite(train_elbo):
+                self.train_epoch_series.extend([row.global_step], [train_elbo])
+            if math.isfinite(row.val_elbo):
+                self.val_series.extend([row.global_step], [row.val_elbo])
 
     def load_history(self, history: History) -> None:
-        """Show a saved run's history."""
+        """Show a saved run's history, fitted to its steps."""
         self.clear()
         steps = history.step_column("global_step")
         for key in self.series:
             self.series[key].extend(steps, history.step_column(key))
-        epochs = [row for row in history.epochs if np.isfinite(row.val_loss)]
-        self.val_series.extend([row.global_step for row in epochs], [row.val_loss for row in epochs])
+        self._add_epoch_rows(history.epochs)
+        self.ended = True
         if history.steps:
             last = history.steps[-1]
-            self.summary_label.setText(f"{len(history.steps):,} steps · final total {last.loss:.2f}")
+            self.summary_label.setText(f"{len(history.steps):,} steps, {len(history.epochs)} epochs · "
+                                       f"final loss {last.loss:.2f}")
         self._stale = True
+
+    # ----- drawing -----
+    def set_log_scale(self, on: bool) -> None:
+        if self.log_check.isChecked() != on:
+            self.log_check.setChecked(on)
+            return
+        for key in ("loss", "recon", "kl"):
+            self.plots[key].setLogMode(y=on)
+        self._view_bounds = {}
+        self._stale = True
+
+    def _stop_following(self, *_) -> None:
+        self.follow_data = False
 
     def _redraw_if_stale(self) -> None:
         if self._stale:
@@ -167,20 +268,39 @@ class LossPlot(QWidget):
         self.redraw_count += 1
         for key, curve in self.curves.items():
             curve.setData(*self.series[key].view())
+        self.train_epoch_curve.setData(*self.train_epoch_series.view())
         self.val_curve.setData(*self.val_series.view())
         if self.follow_data:
             self._follow_view()
 
     def _follow_view(self) -> None:
-        """Grow the view in nice steps so the axes re-tick rarely; log scale auto-ranges."""
-        plot = self.plot_widget.getPlotItem()
-        steps, losses = self.series["loss"].view()
-        if self.log_check.isChecked() or not len(steps):
-            plot.enableAutoRange()
+        steps, _ = self.series["loss"].view()
+        if not len(steps):
             return
-        _, val_losses = self.val_series.view()
-        highest = max(float(np.nanmax(losses)), float(np.nanmax(val_losses)) if len(val_losses) else 0.0)
-        bounds = (nice_ceiling(max(float(steps[-1]), 1.0)), nice_ceiling(max(highest, 1e-3)) if np.isfinite(highest) else 1.0)
-        if bounds != self._view_bounds:
-            self._view_bounds = bounds
-            plot.setRange(xRange=(0, bounds[0]), yRange=(0, bounds[1]), padding=0.02)
+        last = float(steps[-1])
+        if self.planned_steps and self.planned_steps >= last:
+            x_high = float(self.planned_steps)
+        else:  # an unknown plan grows in nice steps; an ended run ends at its last step
+            x_high = last if self.ended else nice_ceiling(max(last, 1.0))
+        log = self.log_check.isChecked()
+        for key, plot in self.plots.items():
+            values = self.series[key].view()[1]
+            if key == "loss":  # the epoch curves share this plot's scale
+                values = np.concatenate([values, self.train_epoch_series.view()[1], self.val_series.view()[1]])
+            y_range = self._y_range(values, log and key != "beta")
+            bounds = (x_high, y_range)
+            if y_range is None or self._view_bounds.get(key) == bounds:
+                continue
+            self._view_bounds[key] = bounds
+            plot.getViewBox().setRange(xRange=(0, x_high), yRange=y_range, padding=0.02)
+
+    @staticmethod
+    def _y_range(values: np.ndarray, log: bool) -> tuple[float, float] | None:
+        if not log:
+            return fitted_range(values)
+        logs = np.log10(values[values > 0]) if np.any(values > 0) else np.empty(0)
+        logs = after_transient(logs)
+        if not len(logs):
+            return None
+        low, high = math.floor(logs.min() * 4) / 4, math.ceil(logs.max() * 4) / 4  # quarter decades
+        return (low, high) if high > low else (low - 0.25, high + 0.25)

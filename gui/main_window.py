@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox,
-                               QScrollArea, QStackedWidget, QStyle, QWidget)
+                               QStackedWidget, QStyle, QWidget)
 
 from core.config import ModelConfig, TrainConfig
 from core.errors import CheckpointError, LatentMorphError
@@ -80,20 +80,15 @@ class MainWindow(QMainWindow):
 
     # ----- construction -----
     def _build_docks(self) -> None:
-        scroll = QScrollArea()
-        scroll.setWidget(self.training_panel)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(self.training_panel.sizeHint().width() + 24)
         self.training_dock = QDockWidget("Training", self)
         self.training_dock.setObjectName("trainingDock")
-        self.training_dock.setWidget(scroll)
+        self.training_dock.setWidget(self.training_panel)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.training_dock)
         self.loss_dock = QDockWidget("Loss", self)
         self.loss_dock.setObjectName("lossDock")
         self.loss_dock.setWidget(self.loss_plot)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.loss_dock)
-        self.resizeDocks([self.loss_dock], [230], Qt.Orientation.Vertical)
+        self.resizeDocks([self.loss_dock], [250], Qt.Orientation.Vertical)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
         action = QAction(text, self)
@@ -176,9 +171,7 @@ class MainWindow(QMainWindow):
         training.stateChanged.connect(panel.show_state)
         training.stateChanged.connect(self._training_state_changed)
         training.started.connect(self._run_started)
-        training.stepsReported.connect(plot.append_steps)
-        training.stepsReported.connect(
-            lambda reports: panel.show_step(reports[-1], training.run.train_config.epochs) if training.run else None)
+        training.stepsReported.connect(self._steps_reported)
         training.epochFinished.connect(plot.add_epoch)
         training.epochFinished.connect(panel.show_epoch)
         training.ended.connect(self._run_ended)
@@ -269,7 +262,17 @@ class MainWindow(QMainWindow):
         self.loss_plot.clear()
         self.trainingStarted.emit()
 
+    def _steps_reported(self, reports) -> None:
+        run = self.training.run
+        if run is None:
+            return
+        epochs, last = run.train_config.epochs, reports[-1]
+        self.loss_plot.set_planned_steps(epochs * last.steps_per_epoch)
+        self.loss_plot.append_steps(reports)
+        self.training_panel.show_step(last, epochs)
+
     def _run_ended(self, outcome: RunOutcome) -> None:
+        self.loss_plot.finish()
         epochs = outcome.record.epochs_done if outcome.record is not None else 0
         seconds = f"{outcome.train_seconds:.0f} s"
         detail = (f"{epochs} epoch{'s' if epochs != 1 else ''} in {seconds} · "

@@ -1,38 +1,130 @@
-"""The loss plot grows its view in nice steps (so the axes re-tick rarely) and leaves a user's zoom alone."""
+"""Loss curves a teacher can point at: each term on its own scale, fitted after the first
+transient and to the run, validation never hiding training, legends never over a curve."""
 
-from core.training import StepReport
-from gui.loss_plot import LossPlot, nice_ceiling
+import numpy as np
+import pytest
 
-
-def _steps(start, count, loss=200.0):
-    return [StepReport(0, i, 100, i, loss + (500 if i == 1 else 0), loss, 3.0, 1000.0) for i in range(start, start + count)]
-
-
-def test_nice_ceiling():
-    assert [nice_ceiling(v) for v in (0.7, 1, 1.5, 3, 7, 120, 1080, 5000)] == [0.8, 1, 1.5, 3, 8, 150, 1500, 5000]
+from core.run_record import EpochRow
+from core.training import EpochReport, StepReport
+from gui.loss_plot import LossPlot, fitted_range, nice_ceiling
 
 
-def test_view_follows_data_in_nice_steps(qtbot):
+def _steps(start, count, loss=200.0, kl=6.0, spike=True):
+    """Step reports like a real run's: the first step's loss is about 550 nats."""
+    return [StepReport(0, i, 100, i, loss + (350 if spike and i == 1 else 0), loss - kl, kl, 1000.0)
+            for i in range(start, start + count)]
+
+
+def _falling(count=200):
+    """A run from 550 down to 143 nats, KL rising from 1 to 6 nats."""
+    loss = np.linspace(200, 143, count)
+    loss[0] = 550
+    kl = np.linspace(1, 6, count)
+    return [StepReport(0, i + 1, count, i + 1, float(loss[i]), float(loss[i] - kl[i]), float(kl[i]), 1000.0)
+            for i in range(count)]
+
+
+def _plot(qtbot):
     plot = LossPlot()
     qtbot.addWidget(plot)
+    plot.resize(1200, 260)
+    return plot
+
+
+def _range(plot, key):
+    return plot.plots[key].getViewBox().viewRange()
+
+
+def test_nice_steps():
+    assert [nice_ceiling(v) for v in (0.7, 1, 1.5, 3, 7, 120, 1080, 5000)] == [0.8, 1, 1.5, 3, 8, 150, 1500, 5000]
+    # the first 10% (200 down to ~195) is the transient; 194..143 in steps of 15 fills 85% of the height
+    assert fitted_range(np.linspace(200, 143, 50)) == pytest.approx((135, 195))
+    assert fitted_range([]) is None
+
+
+def test_the_first_steps_spike_does_not_set_the_scale(qtbot):
+    plot = _plot(qtbot)
+    plot.append_steps(_falling())
+    plot.redraw()
+    low, high = _range(plot, "loss")[1]
+    assert high < 300 and low > 50  # 200 -> 143 fills the plot; the 550 spike is off the top
+    assert fitted_range([550.0] + [200.0] * 20)[1] < 250
+
+
+def test_reconstruction_and_kl_each_have_a_readable_scale(qtbot):
+    plot = _plot(qtbot)
+    plot.append_steps(_falling())
+    plot.redraw()
+    kl_low, kl_high = _range(plot, "kl")[1]
+    assert kl_high <= 8.5 and kl_high - kl_low < 10  # KL of 1..6 nats spans its own plot, not 0..550
+    recon_low, recon_high = _range(plot, "recon")[1]
+    assert recon_high < 300 and recon_low > 50
+    assert len(plot.curves["recon"].getData()[0]) == 200  # drawn, on its own plot, not under the total
+
+
+def test_the_x_axis_spans_the_planned_run_then_ends_at_its_last_step(qtbot):
+    plot = _plot(qtbot)
+    plot.set_planned_steps(1000)
     plot.append_steps(_steps(1, 32))
     plot.redraw()
-    x_range, y_range = plot.plot_widget.getPlotItem().getViewBox().viewRange()
-    assert 40 * 0.98 <= x_range[1] <= 40 * 1.04 and 800 <= y_range[1] <= 800 * 1.04  # highest loss 700
-    plot.append_steps(_steps(33, 8))
+    assert 990 <= _range(plot, "loss")[0][1] <= 1030  # the whole run, so the axis never re-ticks
+    plot.finish()
     plot.redraw()
-    assert plot.plot_widget.getPlotItem().getViewBox().viewRange()[0] == x_range  # 40 steps: still inside 40
-    plot.append_steps(_steps(41, 5))
+    x_high = _range(plot, "loss")[0][1]
+    assert 32 <= x_high <= 32 * 1.03  # fitted to the run: no 40% of empty axis after it
+    assert _range(plot, "kl")[0] == _range(plot, "loss")[0]  # one shared step axis
+
+
+def test_a_loaded_history_is_fitted_to_its_steps(qtbot, trained_vae_checkpoint):
+    from core.files import load_checkpoint
+
+    history = load_checkpoint(trained_vae_checkpoint).history
+    plot = _plot(qtbot)
+    plot.load_history(history)
     plot.redraw()
-    assert plot.plot_widget.getPlotItem().getViewBox().viewRange()[0][1] > 49
+    last = history.steps[-1].global_step
+    assert last <= _range(plot, "loss")[0][1] <= last * 1.03
+    assert plot.validation_count == len(history.epochs) and plot.train_epoch_series.size == len(history.epochs)
+
+
+def test_epoch_elbo_is_drawn_under_the_step_curve_as_lines_with_markers(qtbot):
+    plot = _plot(qtbot)
+    plot.append_steps(_steps(1, 50, spike=False))
+    row = EpochRow(1, 50, 200.0, 194.0, 6.0, 190.0, 184.0, 6.0, 1.0, 1000.0)
+    plot.add_epoch(EpochReport(row, 3, 10.0, record=None))
+    plot.redraw()
+    assert plot.val_series.view()[1].tolist() == [190.0] and plot.train_epoch_series.view()[1].tolist() == [200.0]
+    for epoch_curve in (plot.val_curve, plot.train_epoch_curve):
+        assert epoch_curve.zValue() < plot.curves["loss"].zValue()
+        assert epoch_curve.opts["symbol"] is not None and epoch_curve.opts["pen"] is not None
+
+
+def test_legends_sit_in_the_titles_so_no_curve_runs_under_one_even_on_a_log_scale(qtbot):
+    plot = _plot(qtbot)
+    plot.append_steps(_falling())
+    plot.set_log_scale(True)
+    plot.redraw()
+    for key, item in plot.plots.items():
+        assert item.legend is None, key
+        assert item.titleLabel.isVisible() and item.titleLabel.text
+    low, high = _range(plot, "loss")[1]
+    assert np.log10(143) - 0.3 <= low <= np.log10(143) and np.log10(200) <= high < np.log10(550)
+
+
+def test_beta_is_drawn_over_time(qtbot):
+    plot = _plot(qtbot)
+    reports = [StepReport(0, i, 100, i, 150.0, 145.0, 5.0, 1000.0, beta=min(1.0, i / 50)) for i in range(1, 101)]
+    plot.append_steps(reports)
+    plot.redraw()
+    xs, ys = plot.curves["beta"].getData()
+    assert len(xs) == 100 and ys[0] == 0.02 and ys[-1] == 1.0
 
 
 def test_a_user_zoom_is_kept(qtbot):
-    plot = LossPlot()
-    qtbot.addWidget(plot)
+    plot = _plot(qtbot)
     plot.append_steps(_steps(1, 30))
     plot.redraw()
-    view_box = plot.plot_widget.getPlotItem().getViewBox()
+    view_box = plot.plots["loss"].getViewBox()
     view_box.setRange(xRange=(5, 10), padding=0)
     view_box.sigRangeChangedManually.emit(view_box.state["mouseEnabled"])  # as a wheel zoom does
     plot.append_steps(_steps(31, 100))
