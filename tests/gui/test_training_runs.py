@@ -8,6 +8,7 @@ import weakref
 
 import pytest
 import torch
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QMessageBox
 
 from training_helpers import RUN_TIMEOUT_MS, set_form
@@ -122,7 +123,7 @@ def test_back_to_back_runs_leave_nothing_of_earlier_runs_reachable(qtbot, main_w
     for _ in range(3):
         train_to_the_end(qtbot, main_window)
         main_window.session.set_dirty(False)
-    qtbot.wait(50)  # deleteLater of the last run's worker and thread
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the last run's worker and thread
     gc.collect()
     alive = [i for i, refs in enumerate(trainers[:-1]) if any(ref() is not None for ref in refs)]
     assert alive == [], f"runs {alive} are still reachable"

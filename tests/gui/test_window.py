@@ -202,9 +202,8 @@ def test_late_points_for_a_model_that_was_closed_are_dropped(qtbot, main_window,
     window = main_window
     assert window.open_model(trained_vae_checkpoint)
     task = window.model_task
-    window.new_model()  # saved model: no question; the encoding task may still be running
-    task.wait()
-    qtbot.wait(50)  # deliver its queued result
+    with qtbot.waitSignal(task.finished, timeout=30_000):  # its result, queued, arrives after the model is gone
+        window.new_model()  # saved model: no question; the encoding task may still be running
     assert not window.session.has_model and window.session.points is None
     assert window.center.currentWidget() is window.empty_state
 
