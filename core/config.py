@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import ConfigError
+from core.schedules import BetaSchedule, parse_beta_schedule
 
 MODEL_KINDS = ("vae", "cvae", "ae")
 ARCHITECTURES = ("mlp", "conv")
@@ -22,6 +23,7 @@ MAX_EPOCHS = 10_000
 MAX_BATCH_SIZE = 65_536
 MAX_BETA = 1000.0
 MAX_SEED = 2**31 - 1
+MAX_FREE_BITS = 10.0  # nats per latent dimension: well above any floor worth using
 DEFAULT_VAL_FRACTION = 1 / 12  # held out for validation: 5,000 of MNIST's 60,000
 
 
@@ -99,9 +101,19 @@ class TrainConfig:
     device: str = "auto"  # auto picks CUDA, then Apple MPS, then the CPU
     val_fraction: float = DEFAULT_VAL_FRACTION
     step_report_every: int = 1  # call on_step every N optimiser steps
+    # the KL weight's curve, multiplying ModelConfig.beta (core.schedules): constant | warmup:EPOCHS |
+    # cyclical:CYCLES[:RATIO]; stored in canonical form, e.g. "cyclical:4:0.5"
+    beta_schedule: str = "constant"
+    free_bits: float = 0.0  # KL floor per latent dimension, nats per sample (Kingma et al. 2016); 0 = off
 
     def __post_init__(self) -> None:
         self.validate()
+        object.__setattr__(self, "beta_schedule", str(parse_beta_schedule(self.beta_schedule)))
+
+    @property
+    def schedule(self) -> BetaSchedule:
+        """``beta_schedule`` parsed: ``schedule.factor(step, steps_per_epoch, epochs)`` multiplies beta."""
+        return parse_beta_schedule(self.beta_schedule)
 
     def validate(self) -> None:
         if not isinstance(self.dataset, str) or not self.dataset:
@@ -113,6 +125,8 @@ class TrainConfig:
         _choice("device", self.device, DEVICES)
         _float_range("val_fraction", self.val_fraction, 0.0, 0.5)
         _int_range("step_report_every", self.step_report_every, 1, 1_000_000)
+        parse_beta_schedule(self.beta_schedule)
+        _float_range("free_bits", self.free_bits, 0.0, MAX_FREE_BITS)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -15,6 +15,10 @@ from core.models import LatentModel
 
 EVAL_BATCH_SIZE = 2048
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al.: a unit is active when Cov_x(E_q[z_u]) > 0.01
+# nats per sample: a latent dimension whose mean KL is below this carries (almost) no information about x.
+# Not 0.01: a 16-D VAE trained at beta = 50, with no active unit left, still shows 0.01-0.02 nats per
+# dimension for many epochs (a posterior variance slightly off 1, the same for every x).
+COLLAPSE_KL_THRESHOLD = 0.1
 IW_ELEMENT_BUDGET = 2**24  # samples x pixels decoded at once: bounds memory (~64 MB of float32)
 
 
@@ -48,6 +52,9 @@ def evaluate(model: LatentModel, x: Tensor, labels: Tensor, iw_samples: int = 0,
 
     recon: the reconstruction term; loss: the training objective, recon + beta*KL (recon for an AE);
     active_units: latent units whose mean code varies across the split (Burda et al.);
+    posterior_collapse: True when the posterior has collapsed onto the prior (``posterior_collapsed``: no
+    latent dimension has a mean KL of COLLAPSE_KL_THRESHOLD = 0.1 nats or more, so the decoder ignores z);
+    None for an autoencoder;
     elbo: the negative ELBO with beta = 1, an upper bound on -log p(x); kl and kl_per_dim (a list of
     latent_dim floats): its KL term; nll: the ``iw_samples``-sample importance-weighted estimate of
     -log p(x), None when ``iw_samples`` is 0.
@@ -86,8 +93,17 @@ def evaluate(model: LatentModel, x: Tensor, labels: Tensor, iw_samples: int = 0,
         "loss": (recon_sum + config.beta * kl_sum) / n,
         "kl_per_dim": (kl_dims / n).tolist() if variational else None,
         "active_units": int((variance > ACTIVE_UNIT_THRESHOLD).sum().item()),
+        "posterior_collapse": posterior_collapsed((kl_dims / n).tolist()) if variational else None,
         "nll": nll,
     }
+
+
+def posterior_collapsed(kl_per_dim: list[float]) -> bool:
+    """The rule for posterior collapse (Bowman et al. 2016): collapsed when fewer than one latent dimension
+    has KL_j >= COLLAPSE_KL_THRESHOLD (0.1 nats per sample, mean over the split), i.e. q(z|x) is the
+    prior N(0, I) for every x in every dimension and the decoder draws the same images whatever z is.
+    Dimensions that collapse one at a time while others carry the code are counted by active_units instead."""
+    return not any(kl >= COLLAPSE_KL_THRESHOLD for kl in kl_per_dim)
 
 
 @torch.no_grad()

@@ -45,14 +45,28 @@ def kl_divergence(mu: Tensor, logvar: Tensor | None) -> Tensor:
     return kl_per_dimension(mu, logvar).sum(dim=1)
 
 
-def loss_terms(logits: Tensor, x: Tensor, mu: Tensor, logvar: Tensor | None, recon: str, beta: float
-               ) -> tuple[Tensor, Tensor, Tensor]:
-    """Batch means of (total, reconstruction, KL) where total = recon + beta * KL."""
-    recon_per_sample = reconstruction_loss(logits, x, recon)
-    kl_per_sample = kl_divergence(mu, logvar)
-    recon_mean = recon_per_sample.mean()
-    kl_mean = kl_per_sample.mean()
-    return recon_mean + beta * kl_mean, recon_mean, kl_mean
+def free_bits_kl(kl_per_dim: Tensor, free_bits: float) -> Tensor:
+    """The KL term as free bits optimise it (Kingma et al. 2016, "free bits"): sum_j max(lambda, KL_j), scalar,
+    nats per sample, where KL_j is the batch mean of dimension j's KL (``kl_per_dim``: (B, latent)).
+
+    A dimension whose KL_j is below lambda contributes the constant lambda, so the KL term gives it no
+    gradient: the encoder may use those nats for free. lambda = 0 gives the plain KL's batch mean."""
+    return kl_per_dim.mean(dim=0).clamp_min(free_bits).sum()
+
+
+def loss_terms(logits: Tensor, x: Tensor, mu: Tensor, logvar: Tensor | None, recon: str, beta: float,
+               free_bits: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
+    """Batch means of (total, reconstruction, KL), where total = recon + beta * KL_optimised is the loss
+    to minimise and KL the plain KL. KL_optimised is the KL with a floor of ``free_bits`` nats per latent
+    dimension (``free_bits_kl``), or the plain KL when ``free_bits`` is 0 or the model is an autoencoder."""
+    recon_mean = reconstruction_loss(logits, x, recon).mean()
+    if logvar is None:
+        kl_mean = kl_optimised = torch.zeros((), device=mu.device, dtype=mu.dtype)
+    else:
+        kl_dims = kl_per_dimension(mu, logvar)  # (B, latent)
+        kl_mean = kl_dims.sum(dim=1).mean()
+        kl_optimised = free_bits_kl(kl_dims, free_bits) if free_bits > 0 else kl_mean
+    return recon_mean + beta * kl_optimised, recon_mean, kl_mean
 
 
 def gaussian_log_density(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:

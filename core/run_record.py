@@ -29,10 +29,15 @@ class StepRow:
 
     epoch: int  # 0-based index of the epoch in progress
     global_step: int  # optimiser steps done since the run began
-    loss: float  # nats per sample: recon + beta * kl
+    loss: float  # nats per sample: recon + beta * kl_optimised, the loss the optimiser saw
     recon: float  # nats per sample
     kl: float  # nats per sample, summed over latent dimensions
     beta: float = 1.0  # the KL weight in force
+    kl_optimised: float = math.nan  # the KL term as optimised (free bits floor it); NaN means kl
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.kl_optimised):
+            object.__setattr__(self, "kl_optimised", self.kl)
 
 
 @dataclass(frozen=True)
@@ -106,8 +111,9 @@ class History:
         if any(len(columns[name]) != count for name in required):
             raise ValueError("the history's step columns have different lengths")
         betas = columns.get("beta") or [1.0] * count
-        steps = [StepRow(int(e), int(s), float(lo), float(r), float(k), float(b)) for e, s, lo, r, k, b in
-                 zip(*(columns[name] for name in required), betas)]
+        optimised = columns.get("kl_optimised") or columns.get("kl") or []  # files before free bits: the plain KL
+        steps = [StepRow(int(e), int(s), float(lo), float(r), float(k), float(b), float(ko))
+                 for e, s, lo, r, k, b, ko in zip(*(columns[name] for name in required), betas, optimised)]
         epochs = [_epoch_from_dict(item) for item in data.get("epochs") or []]
         return cls(steps, epochs)
 

@@ -24,7 +24,7 @@ from core.data import DatasetSplits
 from core.device import resolve_device
 from core.errors import ConfigError
 from core.files import save_checkpoint
-from core.losses import loss_terms
+from core.losses import free_bits_kl, kl_per_dimension, loss_terms
 from core.models import LatentModel, build_model
 from core.run_record import (EpochRow, History, RunRecord, StepRow, TrainingPosition, copy_optimizer_state,
                              mean_rows)
@@ -50,16 +50,21 @@ class StepReport:
     step: int  # optimiser steps done in this epoch
     steps_per_epoch: int
     global_step: int
-    loss: float  # nats per sample, mean over the steps since the last report
+    loss: float  # nats per sample, mean over the steps since the last report: recon + beta * kl_optimised
     recon: float
-    kl: float
+    kl: float  # the plain KL, nats per sample summed over latent dimensions
     samples_per_second: float
     eta_seconds: float = math.nan  # time left for the planned epochs at the current speed
-    beta: float = 1.0  # the KL weight in force
+    beta: float = 1.0  # the KL weight in force (model beta x schedule), mean over the steps since the last report
+    kl_optimised: float = math.nan  # the KL term as optimised (free bits: sum_j max(lambda, KL_j)); NaN -> kl
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.kl_optimised):
+            object.__setattr__(self, "kl_optimised", self.kl)
 
     @property
     def row(self) -> StepRow:
-        return StepRow(self.epoch, self.global_step, self.loss, self.recon, self.kl, self.beta)
+        return StepRow(self.epoch, self.global_step, self.loss, self.recon, self.kl, self.beta, self.kl_optimised)
 
 
 @dataclass(frozen=True)
@@ -222,11 +227,20 @@ class Trainer:
             self._restore(resume)
         self._last_good = self.record()
         self._clock = _Clock()
-        self._interval_sums = torch.zeros(3, device=self.device)  # loss, recon, kl since the last report
+        self._schedule = train_config.schedule
+        self._interval_sums = torch.zeros(4, device=self.device)  # loss, recon, kl, kl_optimised: since the last report
+        self._interval_beta = 0.0  # sum of the beta of each step since the last report
 
     @property
     def steps_per_epoch(self) -> int:
         return math.ceil(len(self.data.train_x) / self.train_config.batch_size)
+
+    def beta_at(self, global_step: int) -> float:
+        """The KL weight in force at the optimiser step with 0-based index ``global_step``: the model's
+        beta times the schedule's factor (core.schedules). A function of the position only, so a resumed
+        run continues the curve exactly."""
+        factor = self._schedule.factor(max(0, global_step), self.steps_per_epoch, self.train_config.epochs)
+        return self.model_config.beta * factor
 
     def _restore(self, record: RunRecord) -> None:
         if record.model_config != self.model_config:
@@ -297,11 +311,17 @@ class Trainer:
         index = order[step * batch:(step + 1) * batch]
         x, labels = self.data.train_x[index], self.data.train_y[index]  # (B, C, H, W), (B,)
         logits, mu, logvar = self._forward(x, labels)
-        loss, recon, kl = loss_terms(logits, x, mu, logvar, self.model_config.recon, self.model_config.beta)
+        beta, free_bits = self.beta_at(self.position.global_step), self.train_config.free_bits
+        # positional arguments: tests wrap loss_terms as f(*args)
+        loss, recon, kl = loss_terms(logits, x, mu, logvar, self.model_config.recon, beta, free_bits)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self._interval_sums += torch.stack([loss.detach(), recon.detach(), kl.detach()])
+        kl_optimised = kl
+        if free_bits > 0 and logvar is not None:  # the floored KL, for the record (a (B, latent) op, no sync)
+            kl_optimised = free_bits_kl(kl_per_dimension(mu.detach(), logvar.detach()), free_bits)
+        self._interval_sums += torch.stack([loss.detach(), recon.detach(), kl.detach(), kl_optimised.detach()])
+        self._interval_beta += beta
         self._clock.interval_steps += 1
         self._clock.interval_samples += len(index)
         self.position.step_in_epoch += 1
@@ -315,7 +335,8 @@ class Trainer:
         """Average the steps since the last report, check them, record a StepRow and report it.
         The only place figures cross from the device to the host during an epoch."""
         clock = self._clock
-        loss, recon, kl = (self._interval_sums / clock.interval_steps).tolist()
+        loss, recon, kl, kl_optimised = (self._interval_sums / clock.interval_steps).tolist()
+        beta = self._interval_beta / clock.interval_steps
         if not all(math.isfinite(v) for v in (loss, recon, kl)):
             return RunStatus.DIVERGED, self._diverged_message("became NaN or infinite")
         if loss > EXPLOSION_FACTOR * self._reference_loss(loss):
@@ -326,9 +347,10 @@ class Trainer:
         clock.samples_done += clock.interval_samples
         report = StepReport(self.position.epoch, self.position.step_in_epoch, self.steps_per_epoch,
                             self.position.global_step, loss, recon, kl, speed,
-                            eta_seconds(self._samples_left(), clock.samples_per_second), self.model_config.beta)
+                            eta_seconds(self._samples_left(), clock.samples_per_second), beta, kl_optimised)
         self.history.steps.append(report.row)
         self._interval_sums.zero_()
+        self._interval_beta = 0.0
         clock.interval_steps = clock.interval_samples = 0
         clock.interval_start = now
         if self.on_step is not None:
@@ -366,7 +388,7 @@ class Trainer:
             val_terms, kl_per_dim = (math.nan, math.nan, math.nan), ()
         self.model.train()
         return EpochRow(self.position.epoch, self.position.global_step, *train, *val_terms, self._clock.elapsed,
-                        self._clock.samples_per_second, self.model_config.beta, kl_per_dim)
+                        self._clock.samples_per_second, self.beta_at(self.position.global_step - 1), kl_per_dim)
 
     def _end(self, status: RunStatus, message: str) -> TrainingResult:
         if status is RunStatus.DIVERGED:  # back to the last good end of an epoch

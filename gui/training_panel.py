@@ -12,10 +12,12 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
+                               QWidget)
 
-from core.config import MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_LATENT_DIM, MAX_SEED, ModelConfig, TrainConfig, parse_hidden
+from core.config import (MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_FREE_BITS, MAX_LATENT_DIM, MAX_SEED, ModelConfig,
+                         TrainConfig, parse_hidden)
 from core.device import available_devices
 from core.errors import ConfigError
 from core.training import EpochReport, StepReport
@@ -28,6 +30,9 @@ MODEL_CHOICES = (("VAE", "vae"), ("CVAE (conditioned on the class)", "cvae"), ("
                  ("Autoencoder", "ae"))
 DEFAULT_BETA_VAE = 4.0
 ARCH_CHOICES = (("MLP", "mlp"), ("Convolutional", "conv"))
+# (label, engine kind, the parameter's placeholder and default): core.schedules reads "kind:parameter"
+SCHEDULE_CHOICES = (("Constant", "constant", "", ""), ("Warm-up", "warmup", "epochs, e.g. 10", "10"),
+                    ("Cyclical", "cyclical", "cycles[:ratio], e.g. 4 or 4:0.5", "4"))
 RECON_CHOICES = (("Binary cross-entropy", "bce"), ("Mean squared error", "mse"))
 DEVICE_CHOICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"), ("Apple MPS", "mps"))
 TRAIN_TIP = "Train a new model with these settings (Ctrl+Return)"
@@ -83,6 +88,28 @@ class TrainingPanel(QWidget):
         self.beta_spin.setDecimals(2)
         self.beta_spin.setValue(1.0)
         self.beta_spin.setToolTip("Weight of the KL term. Above 1 trades reconstruction for a smoother latent space.")
+        self.schedule_combo = self._combo(tuple(choice[:2] for choice in SCHEDULE_CHOICES),
+                                          "How β changes during the run; it multiplies the β above.\n"
+                                          "Constant: β throughout.\n"
+                                          "Warm-up: from 0 to β over the first N epochs (Bowman et al. 2016).\n"
+                                          "Cyclical: M cycles over the run, each rising from 0 to β over a ratio "
+                                          "of the cycle (default 0.5), then held (Fu et al. 2019).")
+        self.schedule_edit = QLineEdit()
+        self.schedule_edit.setToolTip("Warm-up: its length in epochs. Cyclical: the number of cycles, and "
+                                      "optionally the rising share of each, e.g. 4:0.5.")
+        schedule_row = QWidget()
+        schedule_layout = QHBoxLayout(schedule_row)
+        schedule_layout.setContentsMargins(0, 0, 0, 0)
+        schedule_layout.addWidget(self.schedule_combo)
+        schedule_layout.addWidget(self.schedule_edit, 1)
+        self.free_bits_spin = QDoubleSpinBox()
+        self.free_bits_spin.setRange(0.0, MAX_FREE_BITS)
+        self.free_bits_spin.setDecimals(2)
+        self.free_bits_spin.setSingleStep(0.1)
+        self.free_bits_spin.setSuffix(" nats")
+        self.free_bits_spin.setToolTip("A KL floor per latent dimension (Kingma et al. 2016): a dimension using "
+                                       "fewer nats than this\nis not pushed towards the prior, which helps "
+                                       "against posterior collapse. 0 turns it off.")
         self.recon_combo = self._combo(RECON_CHOICES, "How reconstructions are scored: binary cross-entropy suits "
                                        "MNIST-like pixels, mean squared error continuous ones.")
         self.epochs_spin = self._spin(TrainConfig.epochs, 1, MAX_EPOCHS, "Passes over the training set.")
@@ -106,6 +133,8 @@ class TrainingPanel(QWidget):
         form.addRow("Hidden widths", self.hidden_edit)
         form.addRow("Latent dimensions", self.latent_spin)
         form.addRow("β (KL weight)", self.beta_spin)
+        form.addRow("β schedule", schedule_row)
+        form.addRow("Free bits", self.free_bits_spin)
         form.addRow("Reconstruction", self.recon_combo)
         form.addRow("Epochs", self.epochs_spin)
         form.addRow("Batch size", self.batch_spin)
@@ -143,18 +172,30 @@ class TrainingPanel(QWidget):
         self.progress_label = QLabel(" \n ")
         self.progress_label.setMinimumHeight(2 * self.progress_label.fontMetrics().lineSpacing() + 4)
 
+        # the settings scroll when the dock is short; the buttons and the progress stay in sight
+        settings = QWidget()
+        settings_layout = QVBoxLayout(settings)
+        settings_layout.setContentsMargins(0, 0, 0, 0)
+        settings_layout.addWidget(self.settings_box)
+        settings_layout.addStretch(1)
+        self.settings_scroll = QScrollArea()
+        self.settings_scroll.setWidget(settings)
+        self.settings_scroll.setWidgetResizable(True)
+        self.settings_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.settings_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.settings_scroll.setMinimumWidth(settings.sizeHint().width() + 16)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.settings_box)
+        layout.addWidget(self.settings_scroll, 1)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.progress_label)
-        layout.addStretch(1)
 
         self._fields = {"dataset": self.dataset_combo, "kind": self.kind_combo, "arch": self.arch_combo,
                         "hidden": self.hidden_edit, "latent_dim": self.latent_spin, "beta": self.beta_spin,
                         "recon": self.recon_combo, "epochs": self.epochs_spin, "batch_size": self.batch_spin,
-                        "lr": self.lr_edit, "device": self.device_combo, "seed": self.seed_spin}
+                        "lr": self.lr_edit, "device": self.device_combo, "seed": self.seed_spin,
+                        "beta_schedule": self.schedule_edit, "free_bits": self.free_bits_spin}
         for widget in self._fields.values():
             signal = getattr(widget, "textChanged", None) if isinstance(widget, QLineEdit) else None
             if isinstance(widget, QComboBox):
@@ -163,6 +204,8 @@ class TrainingPanel(QWidget):
                 signal = widget.valueChanged
             signal.connect(self.validate)
             signal.connect(self.settingsChanged)
+        self.schedule_combo.currentIndexChanged.connect(self._schedule_changed)
+        self.schedule_combo.currentIndexChanged.connect(self.settingsChanged)
         self.kind_combo.currentIndexChanged.connect(self._kind_changed)
         self._kind_changed()
         self._update_buttons()
@@ -209,12 +252,32 @@ class TrainingPanel(QWidget):
         self.beta_spin.setEnabled(kind == "beta-vae")
         if kind == "beta-vae" and self.beta_spin.value() == 1.0:
             self.beta_spin.setValue(DEFAULT_BETA_VAE)
+        self.schedule_combo.setEnabled(kind != "ae")  # an autoencoder has no KL term to weigh
+        self.free_bits_spin.setEnabled(kind != "ae")
+        self._schedule_changed()
+
+    def _schedule_changed(self) -> None:
+        _, kind, placeholder, default = SCHEDULE_CHOICES[max(0, self.schedule_combo.currentIndex())]
+        self.schedule_edit.setEnabled(kind != "constant" and self.schedule_combo.isEnabled())
+        self.schedule_edit.setPlaceholderText(placeholder)
+        if kind != "constant" and not self.schedule_edit.text().strip():
+            self.schedule_edit.setText(default)
         self.validate()
 
     # ----- values -----
     def _beta(self) -> float:
         kind = self.kind_combo.currentData()
         return self.beta_spin.value() if kind == "beta-vae" else 1.0
+
+    def _beta_schedule(self) -> str:
+        """The schedule as core.schedules reads it, e.g. "warmup:10"; constant for an autoencoder."""
+        kind = self.schedule_combo.currentData()
+        if kind == "constant" or self.kind_combo.currentData() == "ae":
+            return "constant"
+        return f"{kind}:{self.schedule_edit.text().strip()}"
+
+    def _free_bits(self) -> float:
+        return 0.0 if self.kind_combo.currentData() == "ae" else self.free_bits_spin.value()
 
     def _lr(self) -> float:
         try:
@@ -230,7 +293,8 @@ class TrainingPanel(QWidget):
                                    beta=self._beta(), recon=self.recon_combo.currentData())
         train_config = TrainConfig(dataset=self.dataset_combo.currentData(), epochs=self.epochs_spin.value(),
                                    batch_size=self.batch_spin.value(), lr=self._lr(), seed=self.seed_spin.value(),
-                                   device=self.device_combo.currentData())
+                                   device=self.device_combo.currentData(), beta_schedule=self._beta_schedule(),
+                                   free_bits=self._free_bits())
         return model_config, train_config
 
     def field_errors(self) -> dict[str, str]:
@@ -241,7 +305,8 @@ class TrainingPanel(QWidget):
                         "beta": self._beta(), "recon": self.recon_combo.currentData()}
         train_fields = {"dataset": self.dataset_combo.currentData(), "epochs": self.epochs_spin.value(),
                         "batch_size": self.batch_spin.value(), "lr": self.lr_edit.text(),
-                        "seed": self.seed_spin.value(), "device": self.device_combo.currentData()}
+                        "seed": self.seed_spin.value(), "device": self.device_combo.currentData(),
+                        "beta_schedule": self._beta_schedule(), "free_bits": self._free_bits()}
         errors: dict[str, str] = {}
         for config, values in ((ModelConfig, model_fields), (TrainConfig, train_fields)):
             for name, value in values.items():
@@ -280,6 +345,8 @@ class TrainingPanel(QWidget):
         widget = self._fields.get(field)
         form: QFormLayout = self.settings_box.layout()
         label = form.labelForField(widget) if widget is not None else None
+        if label is None and widget is not None:  # a field that shares its row (the schedule's parameter)
+            label = form.labelForField(widget.parentWidget())
         return label.text() if isinstance(label, QLabel) else ""
 
     @property
@@ -360,12 +427,19 @@ class TrainingPanel(QWidget):
                 "latent_dim": self.latent_spin.value(), "beta": self.beta_spin.value(),
                 "recon": self.recon_combo.currentData(), "epochs": self.epochs_spin.value(),
                 "batch_size": self.batch_spin.value(), "lr": self.lr_edit.text(),
-                "device": self.device_combo.currentData(), "seed": self.seed_spin.value()}
+                "device": self.device_combo.currentData(), "seed": self.seed_spin.value(),
+                "beta_schedule": self._schedule_text(), "free_bits": self.free_bits_spin.value()}
+
+    def _schedule_text(self) -> str:
+        """The schedule as typed, e.g. "cyclical:4:0.5", kept even for an autoencoder (unlike _beta_schedule)."""
+        kind = self.schedule_combo.currentData()
+        return kind if kind == "constant" else f"{kind}:{self.schedule_edit.text().strip()}"
 
     def apply_settings_values(self, values: dict[str, Any]) -> None:
         """Restore saved form values; raises ValueError (changing nothing) when any value has the wrong type."""
         checks = {"dataset": str, "kind": str, "arch": str, "hidden": str, "latent_dim": int, "beta": (int, float),
-                  "recon": str, "epochs": int, "batch_size": int, "lr": str, "device": str, "seed": int}
+                  "recon": str, "epochs": int, "batch_size": int, "lr": str, "device": str, "seed": int,
+                  "beta_schedule": str, "free_bits": (int, float)}
         for key, value in values.items():
             if key in checks and (isinstance(value, bool) or not isinstance(value, checks[key])):
                 raise ValueError(f"{key} has the wrong type")
@@ -373,6 +447,9 @@ class TrainingPanel(QWidget):
                            ("device", self.device_combo)):
             if key in values and combo.findData(values[key]) < 0:
                 raise ValueError(f"{key} {values[key]!r} is not a choice")
+        schedule_kind, _, schedule_param = values.get("beta_schedule", "constant").partition(":")
+        if self.schedule_combo.findData(schedule_kind) < 0:
+            raise ValueError(f"beta_schedule {values['beta_schedule']!r} is not a choice")
         if "dataset" in values:
             self.set_dataset(values["dataset"])
         for key, combo in (("kind", self.kind_combo), ("arch", self.arch_combo), ("recon", self.recon_combo),
@@ -382,9 +459,14 @@ class TrainingPanel(QWidget):
                 if combo.model().item(index).isEnabled():
                     combo.setCurrentIndex(index)
         for key, spin in (("latent_dim", self.latent_spin), ("epochs", self.epochs_spin),
-                          ("batch_size", self.batch_spin), ("seed", self.seed_spin), ("beta", self.beta_spin)):
+                          ("batch_size", self.batch_spin), ("seed", self.seed_spin), ("beta", self.beta_spin),
+                          ("free_bits", self.free_bits_spin)):
             if key in values:
                 spin.setValue(values[key])
+        if "beta_schedule" in values:
+            if schedule_kind != "constant":  # constant keeps the parameter typed before, for a later switch
+                self.schedule_edit.setText(schedule_param)
+            self.schedule_combo.setCurrentIndex(self.schedule_combo.findData(schedule_kind))
         if "hidden" in values:
             self.hidden_edit.setText(values["hidden"])
         if "lr" in values:
@@ -400,5 +482,6 @@ class TrainingPanel(QWidget):
                                   "recon": model_config.recon}
         if train_config is not None:
             values.update(dataset=train_config.dataset, epochs=train_config.epochs,
-                          batch_size=train_config.batch_size, lr=f"{train_config.lr:g}", seed=train_config.seed)
+                          batch_size=train_config.batch_size, lr=f"{train_config.lr:g}", seed=train_config.seed,
+                          beta_schedule=train_config.beta_schedule, free_bits=float(train_config.free_bits))
         self.apply_settings_values(values)
