@@ -23,6 +23,9 @@ MAX_FPS = 120
 MAX_ROW_FRAMES = 12  # a PNG strip wraps after this many frames, so 24 frames at x10 fit a slide
 GRID_PADDING = 2  # pixels between tiles and around a saved grid, at the saved (scaled) size
 GRID_PAD_VALUE = 0.35  # grey gutters in [0, 1], so black digit backgrounds stay apart
+# Pillow holds every GIF frame before it encodes one, and a strip is one image: both are bounded.
+# An MP4 is written frame by frame, so its size is not (1,000 frames at x40 took 2.5 GB up front).
+MAX_IN_MEMORY_BYTES = 1_000_000_000
 GIF_TICK_MS = 10  # a GIF stores each frame's delay in hundredths of a second
 GIF_MIN_DELAY_MS = 20  # browsers play shorter delays much slower than asked, so none are written
 
@@ -101,6 +104,35 @@ def to_uint8_frames(frames: np.ndarray, scale: int = 1) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
+class ScaledFrames:
+    """(T, H, W) uint8 frames upscaled one at a time, on demand: an export never holds them all enlarged."""
+
+    def __init__(self, pixels: np.ndarray, scale: int) -> None:
+        self._pixels, self.scale = pixels, scale
+        count, height, width = pixels.shape
+        self.shape = (count, height * scale, width * scale)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the enlarged frames would take all at once."""
+        return self.shape[0] * self.shape[1] * self.shape[2]
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        frame = self._pixels[index]
+        if self.scale > 1:
+            frame = frame.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
+        return np.ascontiguousarray(frame)
+
+    def __iter__(self):
+        return (self[index] for index in range(len(self)))
+
+    def all(self) -> np.ndarray:
+        return np.stack(list(self)) if len(self) else np.zeros(self.shape, np.uint8)
+
+
 def sequence_for_playback(frames: np.ndarray, bounce: bool) -> np.ndarray:
     """Bounce plays forward then backward without repeating the two end frames."""
     if bounce and len(frames) > 2:
@@ -130,7 +162,14 @@ def export_morph(frames: np.ndarray, path: str | os.PathLike, scale: int = 10, f
         raise ConfigError("fps", f"must be above 0 and at most {MAX_FPS}, got {fps}")
     if len(frames) == 0:
         raise ConfigError("frames", "there are no frames to export")
-    pixels = to_uint8_frames(sequence_for_playback(np.asarray(frames), bounce), scale)
+    if not 1 <= scale <= MAX_SCALE:
+        raise ConfigError("scale", f"must be from 1 to {MAX_SCALE}, got {scale}")
+    pixels = ScaledFrames(to_uint8_frames(sequence_for_playback(np.asarray(frames), bounce)), scale)
+    if suffix != ".mp4" and pixels.nbytes > MAX_IN_MEMORY_BYTES:
+        kind = "a GIF" if suffix == ".gif" else "a PNG strip"
+        raise ConfigError("scale", f"{kind} of {len(pixels):,} frames of {pixels.shape[2]}×{pixels.shape[1]} px would "
+                                   f"need {pixels.nbytes / 1e9:.1f} GB of memory: choose a smaller scale or fewer "
+                                   "frames, or export an MP4")
     writer = {".gif": _write_gif, ".mp4": _write_mp4, ".png": _write_strip}[suffix]
     options = {"columns": strip_columns(len(pixels), columns)} if suffix == ".png" else {}
     try:
@@ -144,7 +183,7 @@ def export_morph(frames: np.ndarray, path: str | os.PathLike, scale: int = 10, f
     return {"path": str(path), "frames": int(len(pixels)), "fps": written_fps}
 
 
-def _write_gif(pixels: np.ndarray, temp: Path, fps: float, loop: bool, progress) -> None:
+def _write_gif(pixels: ScaledFrames, temp: Path, fps: float, loop: bool, progress) -> None:
     from PIL import Image
 
     def frames_after_the_first():
@@ -162,10 +201,12 @@ def _write_gif(pixels: np.ndarray, temp: Path, fps: float, loop: bool, progress)
         progress(1.0)
 
 
-def _write_mp4(pixels: np.ndarray, temp: Path, fps: float, loop: bool, progress) -> None:
+def _write_mp4(pixels: ScaledFrames, temp: Path, fps: float, loop: bool, progress) -> None:
     import imageio_ffmpeg
 
     height, width = pixels.shape[1:]
+    if progress:
+        progress(0.0)
     pad_h, pad_w = height % 2, width % 2  # yuv420p needs even sizes
     writer = imageio_ffmpeg.write_frames(str(temp), (width + pad_w, height + pad_h), pix_fmt_in="gray",
                                          fps=fps, codec="libx264", quality=8, macro_block_size=1,
@@ -184,10 +225,10 @@ def _write_mp4(pixels: np.ndarray, temp: Path, fps: float, loop: bool, progress)
         progress(1.0)
 
 
-def _write_strip(pixels: np.ndarray, temp: Path, fps: float, loop: bool, progress, columns: int) -> None:
+def _write_strip(pixels: ScaledFrames, temp: Path, fps: float, loop: bool, progress, columns: int) -> None:
     if progress:
         progress(0.0)
-    save_image_grid(pixels, temp, columns)
+    save_image_grid(pixels.all(), temp, columns)
     if progress:
         progress(1.0)
 
