@@ -11,6 +11,7 @@ from pathlib import Path
 ORGANIZATION = "Latent Morph"
 APPLICATION = "Latent Morph"
 SCREENSHOT_WAIT_MS = 60_000
+SCREENSHOT_SIZE = (1440, 900)
 # Qt 6.5+ links its X11 ("xcb") platform plugin against this library, which bare Linux desktops
 # lack; without it QApplication aborts the process with 'Could not load the Qt platform plugin "xcb"'.
 XCB_CURSOR = "libxcb-cursor.so.0"
@@ -89,6 +90,8 @@ def run_app(argv: list[str] | None = None) -> int:
     from gui.main_window import MainWindow  # torch and pyqtgraph load here, after the app exists
 
     window = MainWindow(data_dir=args.data_dir, remember_settings=not args.screenshot)
+    if args.screenshot:
+        window.resize(*SCREENSHOT_SIZE)  # the same picture whatever screen (or none) this runs on
     window.show()
     if splash is not None:
         splash.finish(window)

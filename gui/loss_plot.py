@@ -103,7 +103,7 @@ class LossPlot(QWidget):
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.graphics.setMinimumHeight(160)
+        self.graphics.setMinimumHeight(200)  # two rows of plots that each still show three y ticks
         self.plots: dict[str, pg.PlotItem] = {}
         for index, key in enumerate(STEP_COLOURS):
             plot = self.graphics.addPlot(row=index // 2, col=index % 2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox,
                                QStackedWidget, QStyle, QWidget)
@@ -35,6 +35,12 @@ ABOUT_TEXT = (
     "Christopher J. C. Burges, licensed under "
     "<a href='https://creativecommons.org/licenses/by-sa/3.0/'>CC BY-SA 3.0</a>.</p>"
     "<p>Built with PyTorch, PySide6 (Qt) and pyqtgraph.</p>")
+
+
+def default_window_size(available: QSize) -> tuple[int, int]:
+    """Most of the screen, up to 1440 x 940 pixels: at 820 px high the loss plots and the morph panel
+    were squashed (a real-display check); on a small laptop screen the window still fits."""
+    return min(1440, int(available.width() * 0.92)), min(940, int(available.height() * 0.92))
 
 
 class MainWindow(QMainWindow):
@@ -73,7 +79,7 @@ class MainWindow(QMainWindow):
         self._build_menus_and_toolbar()
         self._connect()
         self.statusBar().showMessage("Ready")
-        self.resize(1280, 820)
+        self.resize(*default_window_size(self.screen().availableGeometry().size()))
         self._restore_settings()
         self._update_title()
         self._update_actions()
@@ -88,7 +94,7 @@ class MainWindow(QMainWindow):
         self.loss_dock.setObjectName("lossDock")
         self.loss_dock.setWidget(self.loss_plot)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.loss_dock)
-        self.resizeDocks([self.loss_dock], [250], Qt.Orientation.Vertical)
+        self.resizeDocks([self.loss_dock], [290], Qt.Orientation.Vertical)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
         action = QAction(text, self)
@@ -203,6 +209,8 @@ class MainWindow(QMainWindow):
         self.train_action.setEnabled(not training and self.training_panel.is_valid)
         self.pause_action.setEnabled(state in (TrainingState.RUNNING, TrainingState.PAUSED))
         self.pause_action.setText("&Resume" if self.training.paused else "&Pause")
+        self.pause_action.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MediaPlay if self.training.paused else QStyle.StandardPixmap.SP_MediaPause))
         self.stop_action.setEnabled(training and state is not TrainingState.STOPPING)
         for action in (self.save_action, self.save_as_action, self.export_morph_action, self.export_scatter_action):
             action.setEnabled(has_model)
@@ -354,7 +362,8 @@ class MainWindow(QMainWindow):
     def save_model_as(self) -> bool:
         if not self.session.has_model:
             return False
-        suggested = str(self.session.path or Path.home() / "model.safetensors")
+        folder = Path(self.recent_files[0]).parent if self.recent_files else Path.home()
+        suggested = str(self.session.path or folder / "model.safetensors")  # the last folder used, else home
         path, _ = QFileDialog.getSaveFileName(self, "Save model", suggested, MODEL_FILTER)
         if not path:
             return False

@@ -83,3 +83,23 @@ def test_strip_layout_predicts_the_written_png(tmp_path):
     rows, columns, height, width = strip_layout(17, (28, 28), scale=3, columns=6)
     with Image.open(tmp_path / "s.png") as strip:
         assert (rows, columns) == (3, 6) and strip.size == (width, height)
+
+
+def test_frames_are_enlarged_one_at_a_time_and_an_export_too_big_for_memory_is_refused(tmp_path, monkeypatch):
+    """A 1,998-frame x40 export held 2.5 GB before its first progress report (a real-display check)."""
+    import core.export
+    from core.errors import ConfigError
+
+    frames = np.random.default_rng(0).random((10, 28, 28)).astype(np.float32)
+    monkeypatch.setattr(core.export, "MAX_IN_MEMORY_BYTES", 50_000)  # 10 frames at x10 need 78,400
+    with pytest.raises(ConfigError, match="export an MP4"):
+        core.export.export_morph(frames, tmp_path / "big.gif", scale=10)
+    assert not (tmp_path / "big.gif").exists()
+    enlarged = []
+    real = core.export.ScaledFrames.__getitem__
+    monkeypatch.setattr(core.export.ScaledFrames, "__getitem__",
+                        lambda self, index: enlarged.append(index) or real(self, index))
+    progress_at = []
+    core.export.export_morph(frames, tmp_path / "big.mp4", scale=10,
+                             progress=lambda f: progress_at.append(len(enlarged)))
+    assert progress_at[0] == 0 and enlarged == list(range(10))  # reported before any, each made once

@@ -226,3 +226,13 @@ def test_open_recent_lists_opened_models(qtbot, main_window, trained_vae_checkpo
     main_window.recent_menu.aboutToShow.emit()
     names = [action.text() for action in main_window.recent_menu.actions()]
     assert names == ["vae.safetensors"]
+
+
+def test_the_default_window_takes_most_of_the_screen_up_to_a_cap():
+    from PySide6.QtCore import QSize
+
+    from gui.main_window import default_window_size
+
+    assert default_window_size(QSize(1600, 1000)) == (1440, 920)
+    assert default_window_size(QSize(1366, 728)) == (1256, 669)
+    assert default_window_size(QSize(2560, 1440)) == (1440, 940)
