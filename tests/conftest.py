@@ -11,6 +11,29 @@ if "LATENT_MORPH_DATA" not in os.environ and _SHARED.is_dir():
 import pytest
 import torch
 
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def full_mnist_missing() -> str | None:
+    """Why full MNIST cannot be read offline from LATENT_MORPH_DATA, or None when it can."""
+    root = os.environ.get("LATENT_MORPH_DATA")
+    if not root:
+        return "needs full MNIST: set LATENT_MORPH_DATA to a folder holding MNIST/raw"
+    raw = Path(root) / "MNIST" / "raw"
+    missing = [name for name in MNIST_FILES if not (raw / name).is_file()]
+    if missing:
+        return f"needs full MNIST: LATENT_MORPH_DATA={root} has no {raw / missing[0]}"
+    return None
+
+
+@pytest.fixture
+def full_mnist_dir() -> Path:
+    """The LATENT_MORPH_DATA folder when it holds full MNIST (MNIST/raw); the test is skipped otherwise."""
+    if reason := full_mnist_missing():
+        pytest.skip(reason)
+    return Path(os.environ["LATENT_MORPH_DATA"])
+
+
 # One intra-op thread: tests use tiny models, where a second OpenMP thread only adds spin-waiting,
 # and the GUI tests keep a core free for the Qt thread while the worker trains.
 torch.set_num_threads(1)

@@ -14,25 +14,12 @@ QUICK = ["train_speed", "morph_speed", "default_model_60s"]
 # train_speed races the engine against the PyTorch tutorial, which reads MNIST through torchvision:
 # it needs full MNIST even with --quick. The others run on the shipped sample.
 NEEDS_FULL_MNIST = {"train_speed"}
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-def full_mnist_missing() -> str | None:
-    """Why full MNIST cannot be read offline from LATENT_MORPH_DATA, or None when it can."""
-    root = os.environ.get("LATENT_MORPH_DATA")
-    if not root:
-        return "needs full MNIST: set LATENT_MORPH_DATA to a folder holding MNIST/raw"
-    raw = Path(root) / "MNIST" / "raw"
-    missing = [name for name in MNIST_FILES if not (raw / name).is_file()]
-    if missing:
-        return f"needs full MNIST: LATENT_MORPH_DATA={root} has no {raw / missing[0]}"
-    return None
 
 
 @pytest.mark.parametrize("name", QUICK)
-def test_benchmark_quick_runs(name):
-    if name in NEEDS_FULL_MNIST and (reason := full_mnist_missing()):
-        pytest.skip(reason)
+def test_benchmark_quick_runs(name, request):
+    if name in NEEDS_FULL_MNIST:
+        request.getfixturevalue("full_mnist_dir")  # skips, naming LATENT_MORPH_DATA, without full MNIST
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run([sys.executable, str(BENCH / f"{name}.py"), "--quick"], cwd=BENCH.parent, env=env,
                           capture_output=True, text=True, timeout=120)

@@ -1,7 +1,5 @@
 """Datasets by name: the offline sample, MNIST through torchvision, a user's folder."""
 
-import os
-
 import numpy as np
 import pytest
 import torch
@@ -29,9 +27,8 @@ def test_validation_split_is_seeded_and_disjoint():
     assert not any(x.numpy().tobytes() in train for x in a.val_x[:200])
 
 
-@pytest.mark.skipif(not os.environ.get("LATENT_MORPH_DATA"), reason="needs full MNIST (LATENT_MORPH_DATA)")
-def test_full_mnist_loads_from_the_data_dir_without_network():
-    data = load_dataset("mnist", os.environ["LATENT_MORPH_DATA"], download=False)
+def test_full_mnist_loads_from_the_data_dir_without_network(full_mnist_dir):
+    data = load_dataset("mnist", full_mnist_dir, download=False)
     assert len(data.train_x) == 55_000 and len(data.val_x) == 5_000 and len(data.test_x) == 10_000
     assert data.test_y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
 

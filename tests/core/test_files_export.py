@@ -1,5 +1,8 @@
-"""Checkpoint round trip and exports (GIF, MP4, PNG strip), all written atomically."""
+"""Model file (run record) round trip and exports (GIF, MP4, PNG strip), all written atomically."""
 
+import os
+import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,17 +10,20 @@ import torch
 from PIL import Image
 
 from core.config import ModelConfig, TrainConfig
-from core.errors import CheckpointError, ExportError
+from core.errors import CheckpointError
 from core.export import export_grid, export_morph
-from core.files import Checkpoint, TrainingPosition, load_checkpoint, save_checkpoint
+from core.files import load_checkpoint, save_checkpoint
+from core.run_record import EpochRow, History, RunRecord, StepRow, TrainingPosition
 from core.models import build_model
+from core.training import Trainer
 
 
 def test_checkpoint_round_trip_explains_itself(tmp_path):
     config = ModelConfig(kind="cvae", hidden=(32,), latent_dim=3, beta=2.0)
     model = build_model(config, seed=0)
-    history = {"steps": {"loss": [1.0, 2.0]}, "epochs": [{"val_loss": 3.0}]}
-    path = save_checkpoint(Checkpoint(config, model.state_dict(), TrainConfig(epochs=7), history, "mnist",
+    history = History([StepRow(0, 1, 2.0, 1.5, 0.5), StepRow(0, 2, 1.0, 0.6, 0.4, beta=2.0)],
+                      [EpochRow(1, 2, 1.5, 1.0, 0.45, 3.0, 2.5, 0.25, 1.5, 900.0, 2.0, (0.1, 0.1, 0.05))])
+    path = save_checkpoint(RunRecord(config, model.state_dict(), TrainConfig(epochs=7), history, "mnist",
                                       tuple("0123456789"), position=TrainingPosition(7, 0, 700)),
                            tmp_path / "m.safetensors")
     loaded = load_checkpoint(path)
@@ -25,12 +31,12 @@ def test_checkpoint_round_trip_explains_itself(tmp_path):
     assert loaded.dataset == "mnist" and loaded.class_names == tuple("0123456789")
     assert loaded.position.global_step == 700 and loaded.app_version
     state = model.state_dict()
-    assert all(torch.equal(state[k], loaded.state_dict[k]) for k in state)
+    assert all(torch.equal(state[k], loaded.weights[k]) for k in state)
     assert not list(tmp_path.glob(".*part*"))
 
 
 def test_truncated_checkpoint_is_a_clear_error(tmp_path):
-    path = save_checkpoint(Checkpoint(ModelConfig(hidden=(8,)), build_model(ModelConfig(hidden=(8,))).state_dict()),
+    path = save_checkpoint(RunRecord(ModelConfig(hidden=(8,)), build_model(ModelConfig(hidden=(8,))).state_dict()),
                            tmp_path / "m.safetensors")
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -41,7 +47,7 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
 def test_gif_has_the_requested_frames_and_size(tmp_path):
     frames = np.random.default_rng(0).random((12, 28, 28)).astype(np.float32)
     result = export_morph(frames, tmp_path / "m.gif", scale=10, fps=20)
-    assert result == {"path": str(tmp_path / "m.gif"), "frames": 12}
+    assert result == {"path": str(tmp_path / "m.gif"), "frames": 12, "fps": 20.0}
     with Image.open(tmp_path / "m.gif") as gif:
         assert gif.n_frames == 12 and gif.size == (280, 280) and gif.info["loop"] == 0
         assert gif.info["duration"] == 50
@@ -71,15 +77,69 @@ def test_png_strip_is_one_row(tmp_path):
         assert strip.size == (6 * (56 + 2) + 2, 56 + 4)
 
 
-def test_export_to_missing_folder_leaves_nothing(tmp_path):
-    target = tmp_path / "nope" / "m.gif"
-    with pytest.raises(ExportError, match="does not exist"):
-        export_morph(np.zeros((3, 28, 28), np.float32), target)
-    assert not target.exists()
-
-
 def test_export_grid_png(tmp_path):
     result = export_grid(np.zeros((9, 28, 28), np.float32), tmp_path / "g.png", columns=3)
     assert result["images"] == 9
     with Image.open(tmp_path / "g.png") as grid:
         assert grid.size == (3 * 30 + 2, 3 * 30 + 2)
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _write_model(path):
+    save_checkpoint(RunRecord(ModelConfig(hidden=(8,)), build_model(ModelConfig(hidden=(8,))).state_dict()), path)
+
+
+def _write_gif(path):
+    export_morph(np.zeros((3, 28, 28), np.float32), path, scale=1)
+
+
+WRITERS = {"model.safetensors": _write_model, "morph.gif": _write_gif}
+
+
+@pytest.mark.parametrize("name", WRITERS)
+def test_new_files_get_the_user_s_usual_permissions(tmp_path, umask_022, name):
+    """-rw-r--r-- under umask 022, as any program's new file; not the 0600 of the temporary file."""
+    WRITERS[name](tmp_path / name)
+    assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("name", WRITERS)
+def test_an_overwritten_file_keeps_its_permissions(tmp_path, umask_022, name):
+    target = tmp_path / name
+    target.write_bytes(b"the previous version")
+    target.chmod(0o640)
+    WRITERS[name](target)
+    assert target.read_bytes() != b"the previous version"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+RELEASE_0_1_0_MODEL = Path(__file__).parent / "data" / "model-0.1.0.safetensors"
+
+
+def test_a_model_file_from_release_0_1_0_opens_and_resumes(tiny_data):
+    """Written by release 0.1.0 (commit 604e2e7): ModelConfig(hidden=(8,)), TrainConfig(epochs=3,
+    batch_size=100, lr=2e-3, device="cpu") on tiny_data, stopped after step 8 (epoch 2, step 2 of 6).
+    Its history is the untyped dict of 0.1.0: step columns with "step", epochs with "epochs" and
+    "eta_seconds"."""
+    record = load_checkpoint(RELEASE_0_1_0_MODEL)
+    assert record.app_version == "0.1.0" and record.model_config == ModelConfig(hidden=(8,))
+    assert record.position == TrainingPosition(epoch=1, step_in_epoch=2, global_step=8)
+    steps, epochs = record.history.steps, record.history.epochs
+    assert all(type(row) is StepRow for row in steps) and all(type(row) is EpochRow for row in epochs)
+    assert [row.global_step for row in steps] == list(range(1, 9))
+    assert [row.epoch for row in steps] == [0] * 6 + [1] * 2
+    assert all(row.beta == 1.0 and row.loss == pytest.approx(row.recon + row.kl, rel=1e-5) for row in steps)
+    (epoch,) = epochs
+    assert epoch.epoch == 1 and epoch.global_step == 6 and epoch.kl_per_dim == () and epoch.beta == 1.0
+    assert epoch.val_elbo == pytest.approx(epoch.val_loss, rel=1e-5) and 500 < epoch.val_loss < 600
+    assert record.can_resume
+
+    result = Trainer(record.model_config, record.train_config, tiny_data, resume=record).run()
+    assert result.status == "finished" and result.position.global_step == 18
+    assert result.history.steps[:8] == steps and len(result.history.epochs) == 3

@@ -1,6 +1,11 @@
-"""The training loop: it learns, reports, stops, pauses, checkpoints and resumes exactly."""
+"""The training loop: it learns, reports, stops, pauses and checkpoints, in float32 or bf16.
 
+Exact resume is tested in tests/reliability/test_kill_and_resume.py, divergence in test_divergence.py,
+refused settings in test_bad_hyperparameters.py."""
+
+import math
 import threading
+import time
 
 import pytest
 import torch
@@ -11,6 +16,13 @@ from core.files import load_checkpoint
 from core.training import Trainer, TrainingControl
 
 SMALL = ModelConfig(hidden=(64,))
+
+
+def _wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
 
 
 def _config(**overrides):
@@ -59,24 +71,6 @@ def test_stop_takes_effect_within_one_step_and_checkpoints(tiny_data, tmp_path):
     assert load_checkpoint(path).position.global_step == 4
 
 
-def test_resume_after_cancel_matches_an_uninterrupted_run(tiny_data, tmp_path):
-    uninterrupted = Trainer(SMALL, _config(epochs=3), tiny_data).run()
-    control = TrainingControl()
-    path = tmp_path / "m.safetensors"
-
-    def stop_mid_epoch(report):
-        if report.global_step == 8:  # epoch 2, step 2 of 6
-            control.request_stop()
-
-    Trainer(SMALL, _config(epochs=3), tiny_data, on_step=stop_mid_epoch, control=control, checkpoint_path=path).run()
-    resumed = Trainer(SMALL, _config(epochs=3), tiny_data, resume=load_checkpoint(path)).run()
-    a, b = uninterrupted.model.state_dict(), resumed.model.state_dict()
-    assert resumed.position.global_step == uninterrupted.position.global_step
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    assert resumed.history.steps == uninterrupted.history.steps
-    assert [e.val_loss for e in resumed.history.epochs] == [e.val_loss for e in uninterrupted.history.epochs]
-
-
 def test_pause_blocks_training_until_resume(tiny_data):
     control = TrainingControl()
     steps = []
@@ -92,7 +86,7 @@ def test_pause_blocks_training_until_resume(tiny_data):
     thread = threading.Thread(target=trainer.run)
     thread.start()
     assert paused_at.wait(10)
-    thread.join(0.3)
+    _wait_until(lambda: control.parked)  # the loop is blocked in wait_while_paused: no step can happen now
     assert thread.is_alive() and steps == [1, 2]
     control.resume()
     thread.join(10)
@@ -102,32 +96,14 @@ def test_pause_blocks_training_until_resume(tiny_data):
 def test_stop_while_paused_ends_training(tiny_data):
     control = TrainingControl()
     control.pause()
-    trainer = Trainer(SMALL, _config(), tiny_data, control=control)
-    thread = threading.Thread(target=trainer.run)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(Trainer(SMALL, _config(), tiny_data, control=control).run()))
     thread.start()
+    _wait_until(lambda: control.parked)  # blocked before its first step
     control.request_stop()
     thread.join(10)
     assert not thread.is_alive()
-
-
-def test_divergence_keeps_the_last_good_weights(tiny_data, monkeypatch):
-    import core.training as training
-
-    epochs = []
-    calls = {"n": 0}
-    real_loss_terms = training.loss_terms
-
-    def poisoned(*args):
-        calls["n"] += 1
-        total, recon, kl = real_loss_terms(*args)
-        return (total * float("nan"), recon, kl) if calls["n"] == 9 else (total, recon, kl)
-
-    monkeypatch.setattr(training, "loss_terms", poisoned)
-    result = Trainer(SMALL, _config(epochs=3), tiny_data, on_epoch=epochs.append).run()
-    assert result.status == "diverged" and "lower learning rate" in result.message
-    good = epochs[0].record.weights
-    state = result.model.state_dict()
-    assert all(torch.equal(state[k], good[k]) for k in good)
+    assert results[0].status == "cancelled" and results[0].position.global_step == 0
 
 
 def test_cvae_needs_two_classes(tiny_data):
@@ -138,25 +114,62 @@ def test_cvae_needs_two_classes(tiny_data):
         Trainer(ModelConfig(kind="cvae", num_classes=1, hidden=(8,)), _config(), one_class)
 
 
-def test_batch_larger_than_dataset_is_refused(tiny_data):
-    with pytest.raises(ConfigError, match="batch_size"):
-        Trainer(SMALL, _config(batch_size=10_000), tiny_data)
+@pytest.fixture
+def autocast_calls(monkeypatch):
+    """Every torch.autocast the trainer opens, as (device_type, dtype)."""
+    calls = []
+    real_autocast = torch.autocast
+
+    def recording(device_type, *args, **kwargs):
+        calls.append((device_type, kwargs.get("dtype")))
+        return real_autocast(device_type, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "autocast", recording)
+    return calls
 
 
-def test_a_loss_that_explodes_without_nan_counts_as_divergence(tiny_data, monkeypatch):
+@pytest.fixture
+def bf16_setting(monkeypatch):
+    """Set LATENT_MORPH_BF16 for one test; cpu_has_fast_bf16 is cached, so clear it before and after."""
+    from core.training import cpu_has_fast_bf16
+
+    def set_to(value):
+        monkeypatch.setenv("LATENT_MORPH_BF16", value)
+        cpu_has_fast_bf16.cache_clear()
+    yield set_to
+    cpu_has_fast_bf16.cache_clear()  # monkeypatch restores the variable after this; the next call reads it
+
+
+def test_float32_training_when_bf16_is_turned_off(tiny_data, bf16_setting, autocast_calls):
+    from core.training import cpu_has_fast_bf16
+
+    bf16_setting("0")
+    assert cpu_has_fast_bf16() is False
+    steps = []
+    result = Trainer(SMALL, _config(epochs=2), tiny_data, on_step=steps.append).run()
+    assert autocast_calls == [], "LATENT_MORPH_BF16=0 must train without autocast"
+    assert result.status == "finished" and len(steps) == 12
+    losses = result.history.step_column("loss")
+    assert all(map(math.isfinite, losses)) and losses[-3:].mean() < losses[:3].mean()
+    assert all(p.dtype == torch.float32 for p in result.model.parameters())
+
+
+def test_bf16_autocast_is_seen_when_it_is_on(tiny_data, monkeypatch, autocast_calls):
+    """The check above would catch autocast: forced on, every step opens it (encoder and decoder)."""
     import core.training as training
 
-    calls = {"n": 0}
-    real_loss_terms = training.loss_terms
+    monkeypatch.setattr(training, "cpu_has_fast_bf16", lambda: True)
+    Trainer(SMALL, _config(epochs=1, batch_size=200), tiny_data).run()
+    assert autocast_calls == [("cpu", torch.bfloat16)] * 2 * 3
 
-    def exploding(*args):
-        calls["n"] += 1
-        total, recon, kl = real_loss_terms(*args)
-        return (total * 1e4, recon, kl) if calls["n"] >= 9 else (total, recon, kl)
 
-    monkeypatch.setattr(training, "loss_terms", exploding)
+@pytest.mark.parametrize("model_config", [ModelConfig(arch="conv", hidden=(32,)), ModelConfig(hidden=(64,), recon="mse")],
+                         ids=["conv", "mse"])
+def test_conv_architecture_and_mse_reconstruction_train(tiny_data, model_config):
     epochs = []
-    result = Trainer(SMALL, _config(epochs=3), tiny_data, on_epoch=epochs.append).run()
-    assert result.status == "diverged" and "exploded" in result.message and "lower learning rate" in result.message
-    state = result.model.state_dict()
-    assert all(torch.equal(state[k], epochs[0].record.weights[k]) for k in state)
+    result = Trainer(model_config, _config(epochs=2), tiny_data, on_epoch=epochs.append).run()
+    assert result.status == "finished"
+    losses = result.history.step_column("loss")
+    assert len(losses) == 12 and all(map(math.isfinite, losses))
+    assert losses[-3:].mean() < losses[:3].mean()
+    assert epochs[-1].row.val_loss < epochs[0].row.val_loss

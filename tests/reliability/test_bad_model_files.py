@@ -6,6 +6,7 @@ import pickle
 
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import save_file
 
 from core.cli import run_cli
@@ -44,8 +45,9 @@ def _assert_refused(path, *words):
         load_checkpoint(path)
     message = str(error.value)
     assert str(path) in message, message
+    reason = message.replace(str(path), "").lower()  # the test's folder name may hold the words too
     for word in words:
-        assert word in message.lower(), message
+        assert word in reason, message
     return message
 
 
@@ -57,7 +59,7 @@ def test_empty_file(tmp_path):
 
 def test_truncated_real_checkpoint(tmp_path, trained_vae_checkpoint):
     data = trained_vae_checkpoint.read_bytes()
-    for cut in (len(data) // 2, 7, len(data) - 1):
+    for cut in (len(data) // 2, 8, len(data) - 1):
         path = tmp_path / f"cut{cut}.safetensors"
         path.write_bytes(data[:cut])
         _assert_refused(path, "truncated")
@@ -66,6 +68,19 @@ def test_truncated_real_checkpoint(tmp_path, trained_vae_checkpoint):
 def test_random_bytes(tmp_path):
     path = tmp_path / "noise.safetensors"
     path.write_bytes(os.urandom(4096))
+    _assert_refused(path, "not a latent morph model file")
+
+
+@pytest.mark.parametrize("content", [b"box", b"\x89PNG\r\n", "7 bytes of a model", "a PNG"])
+def test_short_or_foreign_file(tmp_path, trained_vae_checkpoint, content):
+    """Shorter than a safetensors header (/etc/hostname, a model cut after 7 bytes) or an image."""
+    path = tmp_path / "hostname"
+    if content == "7 bytes of a model":
+        path.write_bytes(trained_vae_checkpoint.read_bytes()[:7])
+    elif content == "a PNG":
+        Image.new("L", (28, 28)).save(path, format="PNG")
+    else:
+        path.write_bytes(content)
     _assert_refused(path, "not a latent morph model file")
 
 

@@ -54,6 +54,25 @@ def test_nan_in_epoch_two_restores_the_end_of_epoch_one(tiny_data, small_configs
     assert saved.position.epoch == 1 and _equal(saved.weights, snapshots[0])
 
 
+def test_a_loss_that_explodes_without_nan_counts_as_divergence(tiny_data, small_configs, monkeypatch):
+    model_config, train_config = small_configs(epochs=3, batch_size=100)  # 6 steps per epoch
+    real_loss_terms = training.loss_terms
+    calls = {"n": 0}
+
+    def exploding_from_step_9(*args, **kwargs):
+        calls["n"] += 1
+        loss, recon, kl = real_loss_terms(*args, **kwargs)
+        return (loss * 1e4 if calls["n"] >= 9 else loss), recon, kl
+
+    monkeypatch.setattr(training, "loss_terms", exploding_from_step_9)
+    snapshots = []
+    result = Trainer(model_config, train_config, tiny_data,
+                     on_epoch=lambda report: snapshots.append(report.record.weights)).run()
+    assert result.status == "diverged" and len(snapshots) == 1
+    assert "exploded" in result.message and "lower learning rate" in result.message
+    assert _equal({k: v.cpu() for k, v in result.model.state_dict().items()}, snapshots[0])
+
+
 def test_cli_reports_divergence_with_exit_1(tmp_path, capsys, monkeypatch):
     real_loss_terms = training.loss_terms
     calls = {"n": 0}
