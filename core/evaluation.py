@@ -98,6 +98,12 @@ def evaluate(model: LatentModel, x: Tensor, labels: Tensor, iw_samples: int = 0,
     }
 
 
+def dimensions_in_use(kl_per_dim: list[float] | tuple[float, ...]) -> int:
+    """Latent dimensions whose mean KL is at least COLLAPSE_KL_THRESHOLD nats: the ones that carry
+    information about x (the window's per-dimension KL view counts these)."""
+    return sum(kl >= COLLAPSE_KL_THRESHOLD for kl in kl_per_dim)
+
+
 def posterior_collapsed(kl_per_dim: list[float]) -> bool:
     """The rule for posterior collapse (Bowman et al. 2016): collapsed when fewer than one latent dimension
     has KL_j >= COLLAPSE_KL_THRESHOLD (0.1 nats per sample, mean over the split), i.e. q(z|x) is the

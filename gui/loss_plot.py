@@ -25,6 +25,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from core.evaluation import COLLAPSE_KL_THRESHOLD, dimensions_in_use, posterior_collapsed
 from core.run_record import EpochRow, History
 from core.training import EpochReport, StepReport
 
@@ -124,6 +125,32 @@ class LossPlot(QWidget):
                        for key, colour in STEP_COLOURS.items()}
         for curve in self.curves.values():
             curve.setZValue(10)  # per-step curves on top: the epoch markers never hide them
+        # per-dimension KL (validation, latest epoch), sorted, with the threshold a dimension must pass
+        self.kl_dims_plot = self.graphics.addPlot(row=0, col=2)
+        self.kl_dims_plot.showGrid(y=True, alpha=0.25)
+        self.kl_dims_plot.setMenuEnabled(False)
+        self.kl_dims_plot.getAxis("left").setWidth(36)
+        self.kl_dims_plot.getAxis("bottom").setStyle(showValues=False)
+        self.kl_dims_plot.getAxis("bottom").setHeight(6)
+        self.kl_dims_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=STEP_COLOURS["kl"], pen=None)
+        self.kl_dims_plot.addItem(self.kl_dims_bars)
+        self.kl_dims_plot.addItem(pg.InfiniteLine(pos=COLLAPSE_KL_THRESHOLD, angle=0,
+                                                  pen=pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine)))
+        self.kl_dims: tuple[float, ...] = ()
+        # dimensions in use per epoch, on the shared step axis
+        self.in_use_plot = self.graphics.addPlot(row=1, col=2)
+        self.in_use_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.in_use_plot.setMenuEnabled(False)
+        self.in_use_plot.getAxis("left").setWidth(36)
+        self.in_use_plot.setLabel("bottom", "optimiser step")
+        self.in_use_plot.setXLink(self.plots["loss"])
+        self.in_use_curve = self.in_use_plot.plot(pen=pg.mkPen(STEP_COLOURS["kl"], width=1.3), symbol="o",
+                                                  symbolSize=4, symbolBrush=STEP_COLOURS["kl"], symbolPen=None)
+        self.in_use_series = GrowableSeries(64)
+        self.graphics.ci.layout.setColumnStretchFactor(0, 3)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 3)
+        self.graphics.ci.layout.setColumnStretchFactor(2, 2)
+
         self.train_epoch_curve = self.plots["loss"].plot(
             pen=pg.mkPen(TRAIN_ELBO_COLOUR, width=1.2, style=Qt.PenStyle.DotLine), symbol="s", symbolSize=5,
             symbolBrush=TRAIN_ELBO_COLOUR, symbolPen=None)
@@ -133,6 +160,7 @@ class LossPlot(QWidget):
         for curve in (self.train_epoch_curve, self.val_curve):
             curve.setZValue(5)
         self._set_titles()
+        self._set_dimension_titles()
 
         self.series = {key: GrowableSeries() for key in STEP_COLOURS}
         self.train_epoch_series = GrowableSeries(64)
@@ -179,6 +207,26 @@ class LossPlot(QWidget):
             plot.setTitle(f"<span style='{small}'><b>{PLOT_TITLES[key]}</b>{units[key]} &nbsp; "
                           f"{' &nbsp; '.join(legends[key])}</span>")
 
+    def _set_dimension_titles(self) -> None:
+        small = "font-size: 8pt"
+        dims = self.kl_dims
+        if not dims:
+            head = "KL per dimension"
+            note = "validation, at each epoch's end"
+        else:
+            used = dimensions_in_use(dims)
+            head = f"KL per dimension: {used} of {len(dims)} in use"
+            note = (f"<span style='color:{VAL_COLOUR}'>posterior collapse: the decoder ignores z</span>"
+                    if posterior_collapsed(list(dims)) else f"sorted; dashed: {COLLAPSE_KL_THRESHOLD:g} nats")
+        self.kl_dims_plot.setTitle(f"<span style='{small}'><b>{head}</b> (nats) &nbsp; {note}</span>")
+        self.in_use_plot.setTitle(f"<span style='{small}'><b>Dimensions in use</b> &nbsp; "
+                                  f"KL ≥ {COLLAPSE_KL_THRESHOLD:g} nats, per epoch</span>")
+
+    @property
+    def collapse_shown(self) -> bool:
+        """True while the KL-per-dimension view flags a posterior collapse."""
+        return bool(self.kl_dims) and posterior_collapsed(list(self.kl_dims))
+
     # ----- figures -----
     @property
     def point_count(self) -> int:
@@ -189,8 +237,10 @@ class LossPlot(QWidget):
         return self.val_series.size
 
     def clear(self) -> None:
-        for series in (*self.series.values(), self.train_epoch_series, self.val_series):
+        for series in (*self.series.values(), self.train_epoch_series, self.val_series, self.in_use_series):
             series.clear()
+        self.kl_dims = ()
+        self._set_dimension_titles()
         self.summary_label.setText("No training yet")
         self.planned_steps = None
         self.ended = False
@@ -231,6 +281,12 @@ class LossPlot(QWidget):
                 self.train_epoch_series.extend([row.global_step], [train_elbo])
             if math.isfinite(row.val_elbo):
                 self.val_series.extend([row.global_step], [row.val_elbo])
+            if row.kl_per_dim:
+                self.in_use_series.extend([row.global_step], [dimensions_in_use(row.kl_per_dim)])
+        latest = [row.kl_per_dim for row in rows if row.kl_per_dim]
+        if latest:
+            self.kl_dims = tuple(latest[-1])
+            self._set_dimension_titles()
 
     def load_history(self, history: History) -> None:
         """Show a saved run's history, fitted to its steps."""
@@ -270,6 +326,15 @@ class LossPlot(QWidget):
             curve.setData(*self.series[key].view())
         self.train_epoch_curve.setData(*self.train_epoch_series.view())
         self.val_curve.setData(*self.val_series.view())
+        self.in_use_curve.setData(*self.in_use_series.view())
+        heights = sorted(self.kl_dims, reverse=True)
+        self.kl_dims_bars.setOpts(x=np.arange(len(heights)), height=heights)
+        if heights:
+            self.kl_dims_plot.getViewBox().setRange(xRange=(-0.6, len(heights) - 0.4),
+                                                    yRange=(0, max(max(heights), 2 * COLLAPSE_KL_THRESHOLD)),
+                                                    padding=0.05)
+        if self.in_use_series.size:
+            self.in_use_plot.getViewBox().setYRange(0, max(1, len(self.kl_dims)), padding=0.1)
         if self.follow_data:
             self._follow_view()
 

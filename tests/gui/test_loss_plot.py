@@ -133,3 +133,30 @@ def test_a_user_zoom_is_kept(qtbot):
     assert abs(x_range[0] - 5) < 1e-6 and abs(x_range[1] - 10) < 1e-6
     plot.clear()
     assert plot.follow_data
+
+
+def _epoch(epoch, kl_per_dim):
+    kl = float(sum(kl_per_dim))
+    return EpochReport(EpochRow(epoch, 10 * epoch, 150.0, 140.0, kl, 150.0, 140.0, kl, 1.0, 1000.0, 1.0,
+                                tuple(kl_per_dim)), 3, 1.0, record=None)
+
+
+def test_kl_per_dimension_is_drawn_sorted_and_counts_the_dimensions_in_use(qtbot):
+    plot = _plot(qtbot)
+    plot.append_steps(_steps(1, 30, spike=False))
+    plot.add_epoch(_epoch(1, [0.02, 2.5, 0.3, 0.01]))
+    plot.add_epoch(_epoch(2, [0.02, 3.1, 0.4, 0.2]))
+    plot.redraw()
+    assert list(plot.kl_dims_bars.opts["height"]) == [3.1, 0.4, 0.2, 0.02]  # the latest epoch, sorted
+    assert "3 of 4 in use" in plot.kl_dims_plot.titleLabel.text and not plot.collapse_shown
+    assert plot.in_use_curve.getData()[1].tolist() == [2, 3]
+
+
+def test_a_collapsed_posterior_is_flagged_in_the_window(qtbot):
+    plot = _plot(qtbot)
+    plot.append_steps(_steps(1, 30, spike=False))
+    plot.add_epoch(_epoch(1, [0.02] * 16))
+    plot.redraw()
+    assert plot.collapse_shown and "decoder ignores z" in plot.kl_dims_plot.titleLabel.text
+    plot.clear()
+    assert not plot.collapse_shown and "decoder ignores z" not in plot.kl_dims_plot.titleLabel.text
