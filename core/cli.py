@@ -146,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_setting(_positive_int, "TrainConfig", "batch_size"), default=128)
     train.add_argument("--lr", type=_setting(_number, "TrainConfig", "lr"), default=1e-3)
     train.add_argument("--seed", type=_setting(_positive_int, "TrainConfig", "seed"), default=0)
+    train.add_argument("--beta-schedule", type=_setting(str, "TrainConfig", "beta_schedule"), default=None,
+                       metavar="constant|warmup:EPOCHS|cyclical:CYCLES[:RATIO]",
+                       help="the curve beta follows: warm-up from 0 over EPOCHS epochs, or CYCLES cycles over "
+                            "the run, rising over RATIO of each (default 0.5) then held (default constant)")
+    train.add_argument("--free-bits", type=_setting(_number, "TrainConfig", "free_bits"), default=None,
+                       metavar="NATS", help="KL floor per latent dimension: a dimension below NATS gets no KL "
+                                            "gradient (default 0, off)")
     train.add_argument("--out", default="model.safetensors", help="model file to write (checkpointed every epoch)")
     train.add_argument("--resume", default=None, help="continue training from this model file")
     train.add_argument("--max-seconds", type=_real(0, low_open=True), default=None, help="stop (and save) after this many seconds")
@@ -158,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="importance samples per image for -log p(x); 0 skips it (default %(default)s)")
     evaluate.add_argument("--data-dir", default=None)
     evaluate.add_argument("--dataset", default=None, help="override the dataset recorded in the model file")
+    evaluate.add_argument("--samples", type=_whole(1, MAX_IMAGES), default=1000,
+                          help="prior draws the digit judge reads (a CVAE's shared among its classes; "
+                          "default %(default)s)")
     common(evaluate)
 
     morph = sub.add_parser("morph", help="export a morph between two digits, or a tour through several")
@@ -299,18 +309,24 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
     resume = load_checkpoint(args.resume) if args.resume else None
     if resume is not None:
-        # --resume continues the recorded run (its dataset, model, batch size, learning rate and seed);
-        # --epochs is the new total and --device where to run
+        # --resume continues the recorded run (its dataset, model, batch size, learning rate, seed, beta
+        # schedule and free bits); --epochs is the new total and --device where to run
         if resume.train_config is None:
             raise LatentMorphError(f"{args.resume}: this model file holds no training settings, so it cannot "
                                    "be resumed; train a new model instead")
+        for flag, name in (("--beta-schedule", "beta_schedule"), ("--free-bits", "free_bits")):
+            given, recorded = getattr(args, name), getattr(resume.train_config, name)
+            if given is not None and getattr(replace(resume.train_config, **{name: given}), name) != recorded:
+                raise BadInput(f"{flag} cannot change when resuming: {args.resume} continues its recorded "
+                               f"{name} ({recorded}); omit {flag}, or train a new model")
         train_config = replace(resume.train_config, epochs=args.epochs, device=args.device)
         model_config = resume.model_config
         data = load_dataset(train_config.dataset, args.data_dir, val_fraction=train_config.val_fraction,
                             seed=train_config.seed)
     else:
         train_config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                                   seed=args.seed, device=args.device)
+                                   seed=args.seed, device=args.device, beta_schedule=args.beta_schedule or "constant",
+                                   free_bits=args.free_bits or 0.0)
         hidden = parse_hidden(args.hidden)
         ModelConfig(kind=args.kind, arch=args.arch, hidden=hidden, latent_dim=args.latent_dim, beta=args.beta,
                     recon=args.recon)  # validate before loading data
@@ -326,8 +342,9 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         if args.max_seconds is not None and time.perf_counter() - started > args.max_seconds:
             control.request_stop()
         done = report.epoch + report.step / report.steps_per_epoch
+        beta = f"β {report.beta:5.3f} " if train_config.beta_schedule != "constant" else ""
         bar.update(done / train_config.epochs, f"epoch {report.epoch + 1}/{train_config.epochs} "
-                   f"loss {report.loss:7.2f} recon {report.recon:7.2f} KL {report.kl:6.2f} "
+                   f"loss {report.loss:7.2f} recon {report.recon:7.2f} KL {report.kl:6.2f} {beta}"
                    f"{report.samples_per_second:,.0f} samples/s")
 
     def on_epoch(report) -> None:
@@ -343,7 +360,8 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     metrics = evaluate(result.model, data.test_x, data.test_y, iw_samples=args.iw_samples, seed=args.seed)
     return {
         "status": result.status, **_test_metrics(metrics),
-        "epochs": result.position.epoch, "train_seconds": result.train_seconds,
+        "epochs": result.position.epoch, "beta_schedule": train_config.beta_schedule,
+        "free_bits": train_config.free_bits, "train_seconds": result.train_seconds,
         "samples_per_second": result.samples_per_second, "checkpoint": str(Path(args.out)),
         "device": str(trainer.device), "threads": torch.get_num_threads(),
     }
@@ -354,9 +372,12 @@ def _test_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
 
     An autoencoder has no ELBO: its reconstruction is test_recon, and test_elbo, test_kl and nll are
     None (null, or a dash in text), so its figures never stand beside a VAE's bound as if they were one.
+    posterior_collapse is true when no latent dimension carries 0.1 nats of KL (core.evaluation), null
+    for an autoencoder.
     nll is also None when no importance-weighted estimate was asked for (--iw-samples 0)."""
     return {"test_elbo": metrics["elbo"], "test_recon": metrics["recon"], "test_kl": metrics["kl"],
-            "test_loss": metrics["loss"], "active_units": metrics["active_units"], "nll": metrics["nll"]}
+            "test_loss": metrics["loss"], "active_units": metrics["active_units"],
+            "posterior_collapse": metrics["posterior_collapse"], "nll": metrics["nll"]}
 
 
 def _load_model(path: str, device: str = "cpu"):
@@ -374,7 +395,11 @@ def _test_split(checkpoint, data_dir: str | None, override: str | None):
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """The likelihood figures, then what the digit judge reads in the model's images
+    (core.generation_metrics). Without the judge, or for a dataset it cannot read, its fields are
+    left out and judge_note says why; the likelihood figures are printed all the same."""
     from core.evaluation import evaluate
+    from core.generation_metrics import generation_metrics
 
     checkpoint, model = _load_model(args.checkpoint, args.device)
     data = _test_split(checkpoint, args.data_dir, args.dataset)
@@ -382,8 +407,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     metrics = evaluate(model, data.test_x, data.test_y, iw_samples=args.iw_samples,
                        progress=lambda f: bar.update(f, "importance-weighted bound"))
     bar.done()
+    judged = generation_metrics(model, data.test_x, data.test_y, data.name, samples=args.samples)
     return {**_test_metrics(metrics), "kl_per_dim": metrics["kl_per_dim"], "iw_samples": args.iw_samples,
-            "dataset": data.name}
+            "dataset": data.name, **judged.fields()}
 
 
 def _cmd_morph(args: argparse.Namespace) -> dict[str, Any]:
