@@ -24,7 +24,7 @@ def random_points(n: int, latent_dim: int = 2, image_count: int | None = None, s
     import numpy as np
 
     from core.latent import fit_projection
-    from gui.session import EncodedPoints
+    from core.points import EncodedPoints
 
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, n)

@@ -1,4 +1,4 @@
-"""GUI responsiveness while training runs on the GUI's worker thread (gui/training_worker.py via
+"""GUI responsiveness while training runs on the GUI's worker thread (gui/training.py's Training via
 MainWindow.start_training): how late a 10 ms QTimer heartbeat on the GUI thread fires (median, p99,
 max; targets p99 <= 30 ms, max <= 100 ms), and training throughput inside the GUI against the same
 run headless (core.training.Trainer in this process; target: within 15%).
@@ -100,19 +100,18 @@ def main() -> None:
 
     from core.config import ModelConfig, TrainConfig
     from core.data import load_dataset
-    from gui.training_worker import limit_dataset
 
     dataset = "mnist-sample" if args.quick else "mnist"
     limit = 2000 if args.quick else None
     epochs = 1 if args.quick else args.epochs
     train_config = TrainConfig(dataset=dataset, epochs=epochs)
-    data = limit_dataset(load_dataset(dataset, _common.data_dir(), val_fraction=train_config.val_fraction,
-                                      seed=train_config.seed), limit)
+    data = load_dataset(dataset, _common.data_dir(), val_fraction=train_config.val_fraction,
+                        seed=train_config.seed).head(limit)
     model_config = replace(ModelConfig(), num_classes=data.num_classes, image_shape=data.image_shape)
     print(f"load average before: {os.getloadavg()}")
     import torch
 
-    from gui.training_worker import training_threads
+    from gui.training import training_threads
 
     all_threads = torch.get_num_threads()
     headless = headless_speed(model_config, train_config, data)

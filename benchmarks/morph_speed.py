@@ -48,12 +48,13 @@ def main() -> None:
         app = _gui.app()
         from gui.latent_view import LatentPick
         from gui.morph_panel import MorphPanel
+        from core.run_record import RunRecord
         from gui.session import ModelSession
     except Exception as exc:
         results.skip("morph panel frame display", f"{type(exc).__name__}: {exc}")
     else:
         session = ModelSession()
-        session.set_model(ModelConfig(), model.state_dict(), dirty=False)
+        session.set_record(RunRecord(ModelConfig(), model.state_dict()), dirty=False)
         panel = MorphPanel(session)
         panel.resize(420, 700)
         panel.show()

@@ -31,6 +31,7 @@ def main() -> None:
 
         from core.config import ModelConfig
         from core.models import build_model
+        from core.run_record import RunRecord
         from gui.latent_view import LatentView
         from gui.session import ModelSession
     except Exception as exc:  # the GUI may not be there yet
@@ -41,7 +42,7 @@ def main() -> None:
 
     session = ModelSession()
     model = build_model(ModelConfig(), seed=0)
-    session.set_model(ModelConfig(), model.state_dict(), dirty=False)
+    session.set_record(RunRecord(ModelConfig(), model.state_dict()), dirty=False)
     view = LatentView(session)
     view.resize(900, 700)
     view.show()

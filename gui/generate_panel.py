@@ -13,8 +13,10 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QGridLayout, QHBoxLayout
 
 from core.data import class_name
 from core.errors import LatentMorphError
+from core.generation_metrics import conditional_fidelity, prior_quality
 from core.latent import generate, sample_prior, style_across_classes
 from gui.image_utils import TiledImageView
+from gui.judge_strip import JudgeReading, ReadTiledImageView, read_digits
 from gui.session import ModelSession
 
 SAMPLE_COUNTS = (16, 36, 64)
@@ -37,6 +39,7 @@ class GeneratePanel(QWidget):
         self.seed = 0
         self.samples: np.ndarray | None = None  # (count, H, W)
         self.styles: np.ndarray | None = None  # (classes, H, W)
+        self.reading: JudgeReading | None = None  # what the digit judge reads in each sample
 
         self.picker_box = QWidget()
         self.picker_layout = QGridLayout(self.picker_box)
@@ -51,7 +54,11 @@ class GeneratePanel(QWidget):
             self.count_combo.addItem(f"{count} samples", count)
         self.resample_button = QPushButton("Resample")
         self.resample_button.setToolTip("Draw new latents from the prior (a new seed)")
-        self.grid_view = TiledImageView(min_size=QSize(160, 160))
+        self.grid_view = ReadTiledImageView(min_size=QSize(160, 160))
+        self.grid_view.setToolTip("The corner of each sample: the digit the judge reads in it, fainter when "
+                                  "it is less sure")
+        self.judge_note = QLabel()
+        self.judge_note.setWordWrap(True)
         self.grid_view.set_placeholder("No model")
         self.style_title = QLabel("Same style, every class (the first sample's z under each label)")
         self.style_title.setWordWrap(True)
@@ -69,6 +76,7 @@ class GeneratePanel(QWidget):
         layout.addWidget(self.picker_box)
         layout.addLayout(controls)
         layout.addWidget(self.grid_view, 1)
+        layout.addWidget(self.judge_note)
         layout.addWidget(self.style_title)
         layout.addWidget(self.style_view)
         layout.addWidget(self.note)
@@ -151,6 +159,7 @@ class GeneratePanel(QWidget):
         """Decode the grid (and the style row for a CVAE) for the current class, count and seed."""
         model = self.session.model
         self.samples = self.styles = None
+        self._read_samples()
         if model is None:
             self.note.setText("")
             self.grid_view.set_tiles(None)
@@ -169,6 +178,7 @@ class GeneratePanel(QWidget):
             self.note.setText("Colour samples are not shown here.")
             return
         self.grid_view.set_tiles(self.samples, math.ceil(math.sqrt(self.count)))
+        self._read_samples()
         if self.styles is not None:
             self.style_view.set_tiles(self.styles, len(self.styles))
         if self.is_conditional:
@@ -178,3 +188,29 @@ class GeneratePanel(QWidget):
             self.note.setText(f"{NO_PRIOR_NOTE} {self.count} draws, seed {self.seed}.")
         else:
             self.note.setText(f"{self.count} samples from the prior, seed {self.seed}. {NOT_CONDITIONAL_TIP}.")
+
+    def _read_samples(self) -> None:
+        """What the judge reads in the grid: a mark on each tile and a line under the grid (a CVAE's
+        share read as the chosen class, another model's classes), or a note saying why there is none."""
+        self.reading, why_not = (None, None) if self.samples is None else read_digits(self.session.dataset_name,
+                                                                                       self.samples)
+        self.grid_view.set_reading(self.reading)
+        self.judge_note.setVisible(self.samples is not None)
+        if self.reading is None:
+            self.judge_note.setText(why_not or "")
+            return
+        read_as, confidences = self.reading.classes, self.reading.confidences
+        quality = prior_quality(read_as, confidences)
+        if self.is_conditional:
+            label = self.current_label
+            classes = self.session.model.config.num_classes
+            share = conditional_fidelity(read_as, np.full(len(read_as), label), classes).per_class[label]
+            matched = round(share * len(read_as))  # every sample was generated for ``label``
+            self.judge_note.setText(f"Judge: {matched} of {len(read_as)} read as "
+                                    f"“{class_name(self.session.class_names, label)}” "
+                                    f"(mean confidence {quality.mean_confidence:.2f}).")
+        else:
+            counts = sorted(((n, digit) for digit, n in enumerate(quality.class_histogram) if n), reverse=True)
+            listed = " · ".join(f"{digit} ×{n}" for n, digit in counts)
+            self.judge_note.setText(f"Judge reads the {len(read_as)} draws as {listed} "
+                                    f"(mean confidence {quality.mean_confidence:.2f}).")

@@ -14,6 +14,8 @@ from core.data import class_name
 from core.errors import ConfigError, LatentMorphError
 from core.latent import EASINGS, MAX_FRAMES, check_frames, decode, morph_path, one_hot
 from gui.image_utils import TiledImageView
+from gui.judge_strip import (READ_AT_ONCE_FRAMES, READ_DELAY_MS, JudgeReading, JudgeStrip, morph_summary,
+                              read_digits)
 from gui.latent_view import LatentPick
 from gui.session import ModelSession
 
@@ -48,6 +50,7 @@ class MorphPanel(QWidget):
         self.latents: np.ndarray | None = None  # (T, latent)
         self.conditions: np.ndarray | None = None  # (T, classes) a CVAE's class mix per frame, when it changes
         self.waypoint_frames: tuple[int, ...] = ()  # the frame at which each picked point is reached
+        self.reading: JudgeReading | None = None  # what the digit judge reads in each frame
         self.current = 0
         self._direction = 1
         self._label = 0
@@ -89,6 +92,11 @@ class MorphPanel(QWidget):
         self.filmstrip = TiledImageView(min_size=QSize(120, 40))
         self.filmstrip.setToolTip("Every frame of the morph; click one to jump to it")
         self.filmstrip.setMaximumHeight(160)
+        self.judge_strip = JudgeStrip()
+        self.judge_strip.setToolTip("What the digit judge reads in each frame: the class colour, as tall as "
+                                    "its confidence; a tick and the new digit where the reading flips")
+        self.judge_note = QLabel()
+        self.judge_note.setWordWrap(True)
 
         transport = QHBoxLayout()
         transport.addWidget(self.play_button)
@@ -109,14 +117,19 @@ class MorphPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(QLabel("Filmstrip"))
         layout.addWidget(self.filmstrip, 1)
+        layout.addWidget(self.judge_strip)
+        layout.addWidget(self.judge_note)
 
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         self._redecode_timer = QTimer(self, singleShot=True, interval=200)  # epochs: re-decode once they settle
         self._redecode_timer.timeout.connect(self.rebuild)
+        self._read_timer = QTimer(self, singleShot=True, interval=READ_DELAY_MS)  # long morphs: read once settled
+        self._read_timer.timeout.connect(self._read_frames)
         self.play_button.toggled.connect(self._set_playing)
         self.t_slider.valueChanged.connect(self.show_frame)
         self.filmstrip.tileClicked.connect(self.t_slider.setValue)
+        self.judge_strip.frameClicked.connect(self.t_slider.setValue)
         self.fps_spin.valueChanged.connect(self._fps_changed)
         for combo in (self.path_combo, self.easing_combo):
             combo.currentIndexChanged.connect(self.rebuild)
@@ -348,9 +361,32 @@ class MorphPanel(QWidget):
             self.t_slider.blockSignals(True)
             self.t_slider.setRange(0, len(self.frames) - 1)
             self.t_slider.blockSignals(False)
+        self._schedule_reading()
         self.pathChanged.emit(self.latents)
         if self.frames is not None:
             self.show_frame(min(self.current, len(self.frames) - 1))
+
+    def _schedule_reading(self) -> None:
+        """Short morphs are read at once; a long one once its points stop moving (a drag rebuilds it
+        at every step)."""
+        if self.frames is None or len(self.frames) <= READ_AT_ONCE_FRAMES:
+            self._read_timer.stop()
+            self._read_frames()
+            return
+        self.reading = None
+        self.judge_strip.set_reading(None)
+        self.judge_note.setText(f"Reading {len(self.frames)} frames…")
+        self.judge_note.show()
+        self._read_timer.start()
+
+    def _read_frames(self) -> None:
+        """The judge's reading of every frame under the filmstrip, or a note saying why there is none."""
+        self.reading, why_not = (None, None) if self.frames is None else read_digits(self.session.dataset_name,
+                                                                                      self.frames)
+        self.judge_strip.set_reading(self.reading)
+        self.judge_strip.setVisible(self.reading is not None)
+        self.judge_note.setText(morph_summary(self.reading) if self.reading is not None else why_not or "")
+        self.judge_note.setVisible(self.frames is not None)
 
     def _update_selection_note(self) -> None:
         if not self.endpoints:
@@ -372,6 +408,7 @@ class MorphPanel(QWidget):
         self.current = index
         self.frame_view.set_image(self.frames[index])
         self.filmstrip.set_highlight(index)
+        self.judge_strip.set_current(index)
         if self.t_slider.value() != index:
             self.t_slider.blockSignals(True)
             self.t_slider.setValue(index)

@@ -116,3 +116,54 @@ def test_a_vaes_grid_still_samples_its_prior(qtbot):
     panel = _panel_for(qtbot, "vae")
     text = panel.note.text()
     assert "from the prior" in text and "never trained" not in text
+
+
+# --- the digit judge's reading of the grid -------------------------------------------------------
+
+
+@pytest.fixture
+def no_judge(monkeypatch, tmp_path):
+    """The judge file missing: the shared judge is loaded afresh, and again after the test."""
+    import core.judge
+    from gui.judge_strip import shared_judge
+
+    monkeypatch.setattr(core.judge, "JUDGE_FILE", tmp_path / "judge_mnist.safetensors")
+    shared_judge.cache_clear()
+    yield tmp_path / "judge_mnist.safetensors"
+    shared_judge.cache_clear()
+
+
+def test_a_cvaes_grid_says_how_many_samples_read_as_the_chosen_class(cvae_workspace):
+    from gui.judge_strip import shared_judge
+
+    panel = cvae_workspace.generate_panel
+    for label, count in ((3, 16), (7, 36)):
+        panel.label_group.button(label).click()
+        panel.set_count(count)
+        classes, _ = shared_judge()[0].read(panel.samples)
+        assert len(panel.reading) == count and panel.grid_view.reading is panel.reading
+        np.testing.assert_array_equal(panel.reading.classes, classes)
+        assert f"{int(np.sum(classes == label))} of {count} read as “{label}”" in panel.judge_note.text()
+    assert not panel.judge_note.isHidden()
+
+
+def test_a_vaes_grid_lists_the_classes_its_draws_are_read_as(workspace):
+    panel = workspace.generate_panel
+    counts = np.bincount(panel.reading.classes, minlength=10)
+    text = panel.judge_note.text()
+    assert text.startswith(f"Judge reads the {panel.count} draws as")
+    for digit in np.flatnonzero(counts):
+        assert f"{digit} ×{counts[digit]}" in text
+
+
+def test_without_the_judge_the_grid_has_no_marks_and_says_why(qtbot, no_judge, cvae_workspace):
+    panel = cvae_workspace.generate_panel
+    panel.resample()
+    assert panel.samples is not None and panel.reading is None and panel.grid_view.reading is None
+    assert panel.judge_note.text().startswith("No digit reading") and "missing" in panel.judge_note.text()
+    panel.grab()  # painting without readings raises nothing
+
+
+def test_a_model_of_an_unjudged_dataset_says_the_judge_cannot_read_it(qtbot):
+    panel = _panel_for(qtbot, "vae")  # a record with no dataset
+    assert panel.reading is None and "MNIST digits only" in panel.judge_note.text()

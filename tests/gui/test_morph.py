@@ -2,6 +2,7 @@
 through Shift-clicked points (drag, undo); a CVAE's class moving along the path."""
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
@@ -250,3 +251,97 @@ def test_new_weights_re_decode_the_morph_once_they_settle(qtbot, workspace, vae_
         vae_session.set_weights(halved)
     assert np.array_equal(workspace.morph_panel.frames, before)  # not at once: epochs come in bursts
     qtbot.waitUntil(lambda: not np.allclose(workspace.morph_panel.frames, before), timeout=3000)
+
+
+# --- the digit judge's reading of the frames -----------------------------------------------------
+
+
+@pytest.fixture
+def no_judge(monkeypatch, tmp_path, request):
+    """The judge file missing (or, with ``request.param == "corrupt"``, garbage): the shared judge is
+    loaded afresh from it, and again from the real file after the test."""
+    import core.judge
+    from gui.judge_strip import shared_judge
+
+    path = tmp_path / "judge_mnist.safetensors"
+    if getattr(request, "param", "missing") == "corrupt":
+        path.write_bytes(b"not a safetensors file")
+    monkeypatch.setattr(core.judge, "JUDGE_FILE", path)
+    shared_judge.cache_clear()
+    yield path
+    shared_judge.cache_clear()
+
+
+def _digits_of_two_classes(points, first=1, second=0):
+    labels = points.labels
+    return int(np.flatnonzero(labels == first)[0]), int(np.flatnonzero(labels == second)[0])
+
+
+def test_the_judge_strip_reads_every_frame_and_lists_where_the_reading_flips(qtbot, workspace, vae_session):
+    from gui.judge_strip import shared_judge
+
+    morph = workspace.morph_panel
+    workspace.select_indices(*_digits_of_two_classes(vae_session.points))
+    for frames in (24, 100):
+        morph.set_frame_count(frames)
+        reading = morph.reading
+        assert len(reading) == frames and morph.judge_strip.reading is reading
+        classes, confidences = shared_judge()[0].read(morph.frames)
+        np.testing.assert_array_equal(reading.classes, classes)
+        np.testing.assert_allclose(reading.confidences, confidences)
+        flips = [t for t in range(1, frames) if classes[t] != classes[t - 1]]
+        assert list(reading.flips) == flips
+        assert list(reading.sequence) == [int(classes[0])] + [int(classes[t]) for t in flips]
+        summary = morph.judge_note.text()
+        assert summary.startswith(f"Read as {classes[0]}")
+        if 0 < len(flips) <= 6:
+            assert " → ".join(str(c) for c in reading.sequence) in summary
+            for t in flips:
+                assert f" {t + 1}" in summary  # frames are numbered from 1, as under the slider
+    assert morph.judge_strip.isVisible() and morph.judge_note.isVisible()
+    QTest.mouseClick(morph.judge_strip, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     morph.judge_strip.frame_center(40).toPoint())
+    assert morph.current == 40
+
+
+def test_a_summary_names_each_flip_once(qtbot):
+    from gui.judge_strip import JudgeReading, morph_summary
+
+    reading = JudgeReading(np.array([1] * 8 + [9] * 8 + [7] * 8), np.full(24, 0.9, np.float32))
+    assert reading.flips == (8, 16)
+    assert morph_summary(reading) == "Read as 1 → 9 → 7; flips at frames 9 and 17"
+    steady = JudgeReading(np.full(5, 4), np.array([0.9, 0.8, 0.99, 0.7, 0.95], np.float32))
+    assert morph_summary(steady) == "Read as 4 in every frame (confidence 0.70 or more)"
+
+
+@pytest.mark.parametrize("no_judge", ["missing", "corrupt"], indirect=True)
+def test_without_the_judge_the_morph_hides_its_readings_and_says_why(qtbot, no_judge, workspace):
+    morph = workspace.morph_panel
+    assert workspace.select_indices(0, 1)
+    assert morph.frames is not None and morph.reading is None
+    assert morph.judge_strip.isHidden() and morph.judge_strip.reading is None
+    note = morph.judge_note.text()
+    assert morph.judge_note.isVisible() and note.startswith("No digit reading") and str(no_judge) in note
+    morph.set_frame_count(30)  # the morph goes on working
+    assert morph.frames.shape[0] == 30 and morph.judge_strip.isHidden()
+
+
+def test_a_dataset_the_judge_cannot_read_hides_the_strip(qtbot, monkeypatch, workspace):
+    from gui.session import ModelSession
+
+    monkeypatch.setattr(ModelSession, "dataset_name", property(lambda session: "fashion-mnist"))
+    workspace.select_indices(0, 1)
+    morph = workspace.morph_panel
+    assert morph.judge_strip.isHidden() and morph.reading is None
+    assert "MNIST digits only" in morph.judge_note.text() and "fashion-mnist" in morph.judge_note.text()
+
+
+def test_a_long_morph_is_read_once_its_points_stop_moving(qtbot, workspace):
+    from gui.judge_strip import READ_AT_ONCE_FRAMES
+
+    morph = workspace.morph_panel
+    workspace.select_indices(0, 1)
+    morph.set_frame_count(READ_AT_ONCE_FRAMES + 100)
+    assert morph.reading is None and morph.judge_note.text().startswith("Reading")
+    qtbot.waitUntil(lambda: morph.reading is not None, timeout=3000)
+    assert len(morph.reading) == READ_AT_ONCE_FRAMES + 100 and morph.judge_note.text().startswith("Read as")
