@@ -28,19 +28,22 @@ def test_learning_rate_10_diverges_and_keeps_the_starting_weights(tiny_data, sma
     assert _equal(state, build_model(model_config, seed=train_config.seed).state_dict())
 
 
-def test_nan_in_epoch_two_restores_the_end_of_epoch_one(tiny_data, small_configs, monkeypatch, tmp_path):
-    model_config, train_config = small_configs(epochs=3, batch_size=100)  # 6 steps per epoch
+def poison_loss(monkeypatch, change) -> None:
+    """Make the training loss ``change(step, loss)`` at each 1-based optimiser step."""
     real_loss_terms = training.loss_terms
     calls = {"n": 0}
 
-    def nan_at_step_9(*args, **kwargs):
+    def poisoned(*args, **kwargs):
         calls["n"] += 1
         loss, recon, kl = real_loss_terms(*args, **kwargs)
-        if calls["n"] == 9:  # epoch 2, step 3
-            loss = loss * float("nan")
-        return loss, recon, kl
+        return change(calls["n"], loss), recon, kl
 
-    monkeypatch.setattr(training, "loss_terms", nan_at_step_9)
+    monkeypatch.setattr(training, "loss_terms", poisoned)
+
+
+def test_nan_in_epoch_two_restores_the_end_of_epoch_one(tiny_data, small_configs, monkeypatch, tmp_path):
+    model_config, train_config = small_configs(epochs=3, batch_size=100)  # 6 steps per epoch
+    poison_loss(monkeypatch, lambda step, loss: loss * float("nan") if step == 9 else loss)  # epoch 2, step 3
     snapshots = []
     path = tmp_path / "m.safetensors"
     result = Trainer(model_config, train_config, tiny_data, checkpoint_path=path,
@@ -56,15 +59,7 @@ def test_nan_in_epoch_two_restores_the_end_of_epoch_one(tiny_data, small_configs
 
 def test_a_loss_that_explodes_without_nan_counts_as_divergence(tiny_data, small_configs, monkeypatch):
     model_config, train_config = small_configs(epochs=3, batch_size=100)  # 6 steps per epoch
-    real_loss_terms = training.loss_terms
-    calls = {"n": 0}
-
-    def exploding_from_step_9(*args, **kwargs):
-        calls["n"] += 1
-        loss, recon, kl = real_loss_terms(*args, **kwargs)
-        return (loss * 1e4 if calls["n"] >= 9 else loss), recon, kl
-
-    monkeypatch.setattr(training, "loss_terms", exploding_from_step_9)
+    poison_loss(monkeypatch, lambda step, loss: loss * 1e4 if step >= 9 else loss)
     snapshots = []
     result = Trainer(model_config, train_config, tiny_data,
                      on_epoch=lambda report: snapshots.append(report.record.weights)).run()
