@@ -97,13 +97,38 @@ class TrainingResult:
 
 
 class TrainingControl:
-    """Thread-safe stop / pause / resume requests; checked once per optimiser step."""
+    """Thread-safe stop / pause / resume requests, single steps while paused, and slow motion;
+    checked once per optimiser step."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
         self._parked = threading.Event()
+        self._lock = threading.Lock()
+        self._steps_allowed = 0  # steps that may run while paused (advance)
+        self.step_delay = 0.0  # slow motion: seconds to wait after each optimiser step
+
+    def advance(self, steps: int = 1) -> None:
+        """While paused: let exactly ``steps`` more optimiser steps run, then hold again."""
+        with self._lock:
+            self._steps_allowed += max(0, int(steps))
+
+    def _take_allowed_step(self) -> bool:
+        with self._lock:
+            if self._steps_allowed > 0:
+                self._steps_allowed -= 1
+                return True
+            return False
+
+    def slow_down(self) -> float:
+        """Wait ``step_delay`` seconds (slow motion), ending early on a stop; returns the seconds waited."""
+        delay = self.step_delay
+        if delay <= 0 or self._stop.is_set():
+            return 0.0
+        start = time.perf_counter()
+        self._stop.wait(delay)
+        return time.perf_counter() - start
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -129,16 +154,20 @@ class TrainingControl:
         return self._parked.is_set()
 
     def wait_while_paused(self) -> float:
-        """Block while paused; returns the seconds spent waiting."""
-        if self._running.is_set():
+        """Block while paused, unless a step was allowed by ``advance``; returns the seconds spent waiting."""
+        if self._running.is_set() or self._take_allowed_step():
             return 0.0
         start = time.perf_counter()
         self._parked.set()
         try:
             while not self._running.wait(PAUSE_POLL_SECONDS):
-                pass
+                if self._take_allowed_step():
+                    break
         finally:
             self._parked.clear()
+        with self._lock:
+            if self._running.is_set():
+                self._steps_allowed = 0  # resumed: no single steps left over for a later pause
         return time.perf_counter() - start
 
 
@@ -221,6 +250,8 @@ class Trainer:
         self.model = build_model(model_config, seed=train_config.seed).to(self.device)
         self.optimizer = make_adam(self.model.parameters(), train_config.lr, self.device)
         self.noise = torch.Generator(device=self.device).manual_seed(train_config.seed)
+        # why a resumed run is not an exact continuation ("" when it is): for the CLI and the window to show
+        self.resume_note = ""
         self.history = History()
         self.position = TrainingPosition()
         if resume is not None:
@@ -250,10 +281,30 @@ class Trainer:
             self.optimizer.load_state_dict(record.optimizer_state)
             for group in self.optimizer.param_groups:
                 group["lr"] = self.train_config.lr
-        if record.noise_rng_state is not None and self.device.type == "cpu":
-            self.noise.set_state(record.noise_rng_state)
+        self.resume_note = self._restore_noise(record)
         self.history = record.history.copy()
         self.position = record.position.copy()
+
+    def _restore_noise(self, record: RunRecord) -> str:
+        """Continue the record's noise sequence when its generator ran on this device type; otherwise
+        keep the freshly seeded generator and return why the resumed run draws different noise.
+        Philox (CUDA, MPS) and Mersenne Twister (CPU) states do not convert into each other."""
+        fresh = (f"the reparameterisation noise restarts from seed {self.train_config.seed}, so the run "
+                 "continues correctly but not bit for bit as an uninterrupted one would")
+        if record.position.global_step == 0 and (record.noise_rng_state is None
+                                                 or record.noise_rng_device != self.device.type):
+            return ""  # no noise drawn yet: the freshly seeded generator is where an uninterrupted run starts
+        if record.noise_rng_state is None:
+            return f"the model file holds no noise generator state: {fresh}"
+        saved, here = record.noise_rng_device, self.device.type
+        if saved != here:
+            return f"trained on {saved.upper()}, resumed on {here.upper()}: {fresh}"
+        try:
+            self.noise.set_state(record.noise_rng_state)
+        except RuntimeError as exc:  # a state this torch cannot read (another torch version's layout)
+            self.noise.manual_seed(self.train_config.seed)
+            return f"the saved noise generator state does not fit this torch ({str(exc).splitlines()[0][:120]}): {fresh}"
+        return ""
 
     def weights_copy(self) -> dict[str, Tensor]:
         """A CPU copy of the current weights, safe to hand to another thread."""
@@ -265,7 +316,7 @@ class Trainer:
             model_config=self.model_config, weights=self.weights_copy(), train_config=self.train_config,
             history=self.history.copy(), dataset=self.data.name, class_names=self.data.class_names,
             position=self.position.copy(), optimizer_state=copy_optimizer_state(self.optimizer.state_dict()),
-            noise_rng_state=self.noise.get_state().cpu())
+            noise_rng_state=self.noise.get_state().cpu(), noise_rng_device=self.device.type)
 
     def _save(self, record: RunRecord) -> None:
         if self.checkpoint_path is not None:
@@ -303,6 +354,7 @@ class Trainer:
                 status, message = self._report_steps()
                 if status is not RunStatus.RUNNING:
                     return status, message
+            self._clock.exclude(self.control.slow_down())  # slow motion: shown, then held; not training time
         return RunStatus.RUNNING, ""
 
     def _train_step(self, order: Tensor) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from core.config import ModelConfig, TrainConfig
 from core.data import DatasetSplits, load_dataset
+from core.device import describe_device
 from core.errors import ConfigError, LatentMorphError
 from core.points import EncodedPoints, encode_points
 from core.run_record import RunRecord
@@ -33,6 +34,7 @@ from gui.session import ModelSession
 from gui.workers import BackgroundTask
 
 STEP_EMITS_PER_SECOND = 10
+LIVE_POINTS_DELAY = 0.1  # seconds per step from which the latent view follows every step (slow motion)
 _OUT_OF_MEMORY = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
                                    getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)) if t)
 
@@ -76,6 +78,7 @@ class TrainingWorker(QObject):
 
     stepsReported = Signal(object)  # tuple[StepReport, ...] since the last emit, oldest first
     epochFinished = Signal(object, object)  # EpochReport, EncodedPoints
+    livePoints = Signal(object)  # EncodedPoints of the weights now, after a step in slow motion
     ended = Signal(object)  # RunOutcome
     failed = Signal(str)  # a message the user can act on
     done = Signal()  # after ended or failed: the thread may quit
@@ -91,6 +94,7 @@ class TrainingWorker(QObject):
         self._pending_steps: list[StepReport] = []
         self._last_step_emit = 0.0
         self._last_points: EncodedPoints | None = None
+        self._trainer: Trainer | None = None
 
     @Slot()
     def run(self) -> None:
@@ -107,14 +111,14 @@ class TrainingWorker(QObject):
             self.failed.emit(f"Training failed: {type(exc).__name__}: {exc}")
         finally:
             # nothing of the run may outlive it: the dataset copy on the device, the points cache
-            self._data = self._last_points = None
+            self._data = self._last_points = self._trainer = None
             self.moveToThread(QCoreApplication.instance().thread())  # so the window can delete it
             self.done.emit()
 
     def _train(self) -> None:
         data = self._data
-        trainer = Trainer(self.model_config, self.train_config, data, on_step=self._on_step,
-                          on_epoch=self._on_epoch, control=self.control)
+        trainer = self._trainer = Trainer(self.model_config, self.train_config, data, on_step=self._on_step,
+                                          on_epoch=self._on_epoch, control=self.control)
         result = trainer.run()
         self._flush_steps()
         record = result.record
@@ -130,9 +134,15 @@ class TrainingWorker(QObject):
     def _on_step(self, report: StepReport) -> None:
         self._pending_steps.append(report)
         now = time.perf_counter()
-        if now - self._last_step_emit >= 1.0 / STEP_EMITS_PER_SECOND:
+        slow = self.control.step_delay >= LIVE_POINTS_DELAY or self.control.paused  # slow motion or single steps
+        if slow or now - self._last_step_emit >= 1.0 / STEP_EMITS_PER_SECOND:
             self._flush_steps()
             self._last_step_emit = now
+        if slow and self._trainer is not None:
+            # called between optimiser steps on this thread, so the live weights are not changing now
+            model = self._trainer.model_config
+            weights = self._trainer.weights_copy()
+            self.livePoints.emit(encode_points(RunRecord(model, weights).build_model(), self._data))
 
     def _flush_steps(self) -> None:
         if self._pending_steps:
@@ -156,6 +166,7 @@ class _Run:
     control: TrainingControl
     train_config: TrainConfig
     shown: bool = False  # the session shows this run's model (from its first epoch on)
+    last_report: StepReport | None = None
 
 
 class Training(QObject):
@@ -180,6 +191,7 @@ class Training(QObject):
         self.dataset_limit: int | None = None  # a hook for quick runs: samples kept per split
         self.dataset: DatasetSplits | None = None  # the last dataset loaded, reused by the next run
         self.state = TrainingState.IDLE
+        self.step_delay = 0.0  # slow motion, seconds after each step; kept for the next run too
         self.run: _Run | None = None
         self._loading: BackgroundTask | None = None
 
@@ -247,6 +259,7 @@ class Training(QObject):
         model_config = replace(model_config, num_classes=data.num_classes, image_shape=data.image_shape)
         try:
             check_fits(model_config, train_config, data)
+            device = describe_device(train_config.device, threads=training_threads())  # ConfigError if absent
         except ConfigError as exc:
             self._refuse(str(exc))
             return
@@ -254,6 +267,7 @@ class Training(QObject):
             self.status.emit("Training not started")
             return
         control = TrainingControl()
+        control.step_delay = self.step_delay
         worker = TrainingWorker(model_config, train_config, data, control)
         thread = QThread()
         thread.setObjectName("training")
@@ -263,13 +277,14 @@ class Training(QObject):
         worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         worker.stepsReported.connect(self._on_steps)
         worker.epochFinished.connect(self._on_epoch)
+        worker.livePoints.connect(self._on_live_points)
         worker.ended.connect(self._on_ended)
         worker.failed.connect(self._on_failed)
         thread.finished.connect(self._on_thread_finished)
         self.run = _Run(worker, thread, control, train_config)
         self._set_state(TrainingState.RUNNING)
         self.started.emit(train_config)
-        self.status.emit(f"Training on {train_config.dataset}…")
+        self.status.emit(f"Training on {train_config.dataset} — {device}…")
         thread.start()
 
     def pause(self) -> None:
@@ -286,6 +301,25 @@ class Training(QObject):
 
     def toggle_pause(self) -> None:
         (self.resume if self.paused else self.pause)()
+
+    def step_once(self) -> None:
+        """While paused: exactly one optimiser step, then hold."""
+        if self.state is TrainingState.PAUSED and self.run is not None:
+            self.run.control.advance(1)
+
+    def finish_epoch(self) -> None:
+        """While paused: the steps left in this epoch, then hold."""
+        run = self.run
+        if self.state is TrainingState.PAUSED and run is not None:
+            last = run.last_report
+            left = last.steps_per_epoch - last.step if last is not None else 0
+            run.control.advance(left or (last.steps_per_epoch if last is not None else 1))
+
+    def set_step_delay(self, seconds: float) -> None:
+        """Slow motion: wait this long after each optimiser step (0 for full speed), now and in later runs."""
+        self.step_delay = max(0.0, float(seconds))
+        if self.run is not None:
+            self.run.control.step_delay = self.step_delay
 
     def stop(self) -> None:
         if self.state is TrainingState.LOADING:
@@ -306,7 +340,8 @@ class Training(QObject):
             return
         run.control.request_stop()
         run.thread.wait()
-        for signal in (run.worker.stepsReported, run.worker.epochFinished, run.worker.ended, run.worker.failed):
+        for signal in (run.worker.stepsReported, run.worker.epochFinished, run.worker.livePoints, run.worker.ended,
+                       run.worker.failed):
             signal.disconnect()  # events still queued for this run must not arrive after it is settled
         if run.worker.outcome is not None:
             self._apply(run, run.worker.outcome)
@@ -320,8 +355,16 @@ class Training(QObject):
 
     @Slot(object)
     def _on_steps(self, reports: tuple[StepReport, ...]) -> None:
-        if self._current() is not None:
+        run = self._current()
+        if run is not None:
+            run.last_report = reports[-1]
             self.stepsReported.emit(reports)
+
+    @Slot(object)
+    def _on_live_points(self, points: EncodedPoints) -> None:
+        run = self._current()
+        if run is not None and run.shown:  # the scatter follows each slow step once a model is on screen
+            self.session.set_points(points)
 
     @Slot(object, object)
     def _on_epoch(self, report: EpochReport, points: EncodedPoints) -> None:

@@ -35,6 +35,7 @@ SCHEDULE_CHOICES = (("Constant", "constant", "", ""), ("Warm-up", "warmup", "epo
                     ("Cyclical", "cyclical", "cycles[:ratio], e.g. 4 or 4:0.5", "4"))
 RECON_CHOICES = (("Binary cross-entropy", "bce"), ("Mean squared error", "mse"))
 DEVICE_CHOICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"), ("Apple MPS", "mps"))
+SPEED_CHOICES = (("Full speed", 0.0), ("Slow: 4 steps/s", 0.25), ("Slower: 1 step/s", 1.0))
 TRAIN_TIP = "Train a new model with these settings (Ctrl+Return)"
 INVALID_STYLE = "border: 1px solid #d32f2f;"
 
@@ -52,6 +53,9 @@ class TrainingPanel(QWidget):
     trainRequested = Signal(object, object)
     pauseToggled = Signal()
     stopRequested = Signal()
+    stepRequested = Signal()
+    epochRequested = Signal()
+    speedChanged = Signal(float)  # seconds to wait after each optimiser step (0: full speed)
     validityChanged = Signal(bool)
     settingsChanged = Signal()
 
@@ -162,6 +166,22 @@ class TrainingPanel(QWidget):
         buttons = QHBoxLayout()
         for button in (self.train_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
+        # slow motion, for watching the points move: single steps while paused, and a slower pace
+        self.step_button = QPushButton("One step")
+        self.step_button.setToolTip("While paused: run exactly one optimiser step, then hold")
+        self.step_button.clicked.connect(self.stepRequested)
+        self.epoch_button = QPushButton("To epoch end")
+        self.epoch_button.setToolTip("While paused: run to the end of this epoch, then hold")
+        self.epoch_button.clicked.connect(self.epochRequested)
+        self.speed_combo = QComboBox()
+        for label, delay in SPEED_CHOICES:
+            self.speed_combo.addItem(label, delay)
+        self.speed_combo.setToolTip("Slow training down so a class can watch the points move: the latent view\n"
+                                    "then follows every step, not only each epoch's end")
+        self.speed_combo.currentIndexChanged.connect(lambda _i: self.speedChanged.emit(self.speed_combo.currentData()))
+        slow = QHBoxLayout()
+        for widget in (self.step_button, self.epoch_button, self.speed_combo):
+            slow.addWidget(widget)
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
@@ -188,6 +208,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.settings_scroll, 1)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
+        layout.addLayout(slow)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.progress_label)
 
@@ -384,6 +405,8 @@ class TrainingPanel(QWidget):
         busy = self._state.busy
         self.train_button.setEnabled(self._valid and not busy)
         self.pause_button.setEnabled(self._state in (TrainingState.RUNNING, TrainingState.PAUSED))
+        self.step_button.setEnabled(self._state is TrainingState.PAUSED)
+        self.epoch_button.setEnabled(self._state is TrainingState.PAUSED)
         self.pause_button.setText("Resume" if self._state is TrainingState.PAUSED else "Pause")
         self.stop_button.setEnabled(busy and self._state is not TrainingState.STOPPING)
 

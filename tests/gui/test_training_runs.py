@@ -142,3 +142,32 @@ def test_the_progress_lines_fit_the_panel_at_the_default_window_size(main_window
     assert len(lines) == 2 and "left" in lines[0]
     assert all(metrics.horizontalAdvance(line) <= panel.progress_label.width() for line in lines), lines
     assert panel.progress_label.height() >= 2 * metrics.lineSpacing()
+
+
+def test_one_step_at_a_time_in_the_window_moves_the_points(qtbot, main_window):
+    """Slow motion: paused after the first epoch, "One step" runs exactly one optimiser step, and
+    the latent view follows it."""
+    from gui.training import TrainingState
+
+    window, panel = main_window, main_window.training_panel
+    set_form(panel, epochs=3)
+    first_epoch = []
+    window.training.epochFinished.connect(lambda report: (first_epoch.append(report), window.training.pause())
+                                          if not first_epoch else None)
+    panel.request_train()
+    qtbot.waitUntil(lambda: window.training.state is TrainingState.PAUSED and window.session.points is not None,
+                    timeout=RUN_TIMEOUT_MS)
+    control = window.training_run.control
+    qtbot.waitUntil(lambda: control.parked, timeout=RUN_TIMEOUT_MS)
+    assert panel.step_button.isEnabled() and panel.epoch_button.isEnabled()
+    before_points, seen = window.session.points, []
+    window.training.stepsReported.connect(lambda reports: seen.extend(r.global_step for r in reports))
+    QCoreApplication.processEvents()  # parked: what it reported before the pause is all queued; deliver it
+    seen.clear()
+    start = window.training_run.last_report.global_step
+    with qtbot.waitSignal(window.session.pointsChanged, timeout=RUN_TIMEOUT_MS):
+        panel.step_button.click()
+    qtbot.waitUntil(lambda: control.parked and bool(seen), timeout=RUN_TIMEOUT_MS)
+    assert seen == [start + 1]  # exactly one optimiser step
+    assert window.session.points is not before_points
+    assert window.training.state is TrainingState.PAUSED
