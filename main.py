@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-COMMANDS = {"train", "evaluate", "morph", "generate", "manifold"}
+COMMANDS = {"train", "evaluate", "compare", "morph", "generate", "manifold", "inspect"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ MAX_SCALE = 40
 MAX_IMAGES = 10_000  # generate --count
 MIN_GRID, MAX_GRID = 2, 100  # manifold --grid: images per side
 MAX_IW_SAMPLES = 100_000  # importance samples per test image
+MIN_COMPARED, MAX_COMPARED = 2, 4  # compare: models side by side
 
 
 class BadInput(Exception):
@@ -170,6 +171,29 @@ def build_parser() -> argparse.ArgumentParser:
                           "default %(default)s)")
     common(evaluate)
 
+    compare = sub.add_parser(
+        "compare", help="evaluate 2 to 4 models on the same test images, one row each",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Evaluate each model as evaluate does, on the same test images (the first model's\n"
+                    "dataset unless --dataset). The models must share image shape and class count.",
+        epilog="example: an AE, a VAE and a beta-VAE trained on the same data with the same seed, compared\n"
+               "  python main.py train --dataset mnist --kind ae --epochs 3 --seed 0 --out ae.safetensors\n"
+               "  python main.py train --dataset mnist --kind vae --epochs 3 --seed 0 --out vae.safetensors\n"
+               "  python main.py train --dataset mnist --kind vae --beta 4 --epochs 3 --seed 0 "
+               "--out beta4.safetensors\n"
+               "  python main.py compare --checkpoint ae.safetensors --checkpoint vae.safetensors "
+               "--checkpoint beta4.safetensors")
+    compare.add_argument("--checkpoint", action="append", required=True,
+                         help=f"a model file; give {MIN_COMPARED} to {MAX_COMPARED}, each after its own --checkpoint")
+    compare.add_argument("--iw-samples", type=_whole(0, MAX_IW_SAMPLES), default=0,
+                         help="importance samples per image for -log p(x); 0 skips it (default %(default)s)")
+    compare.add_argument("--data-dir", default=None)
+    compare.add_argument("--dataset", default=None, help="the test images (default: the first model's dataset)")
+    compare.add_argument("--samples", type=_whole(1, MAX_IMAGES), default=1000,
+                         help="prior draws the digit judge reads per model, the same draws for each "
+                         "(a CVAE's shared among its classes; default %(default)s)")
+    common(compare)
+
     morph = sub.add_parser("morph", help="export a morph between two digits, or a tour through several")
     morph.add_argument("--checkpoint", required=True)
     morph.add_argument("--from-index", type=_positive_int)
@@ -209,6 +233,20 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--scale", type=_whole(1, MAX_SCALE), default=1)
     grid.add_argument("--out", required=True, help=".png")
     common(grid)
+
+    inspect = sub.add_parser("inspect", help="one digit through the model: mu, logvar, eps, z, its loss "
+                             "terms and how unusual it is among the test digits")
+    inspect.add_argument("--checkpoint", required=True)
+    inspect.add_argument("--index", type=_positive_int, default=None, help="a test image, by its index")
+    inspect.add_argument("--image", default=None, help="any image file, converted as folder datasets are")
+    inspect.add_argument("--label", type=_positive_int, default=None,
+                         help="CVAE: the class given with the image (required with --image; "
+                         "default with --index: the test image's own)")
+    inspect.add_argument("--seed", type=_setting(_positive_int, "TrainConfig", "seed"), default=0,
+                         help="seeds the noise eps drawn for z (default %(default)s)")
+    inspect.add_argument("--data-dir", default=None)
+    inspect.add_argument("--dataset", default=None, help="override the dataset recorded in the model file")
+    common(inspect)
     return parser
 
 
@@ -241,6 +279,8 @@ def run_cli(argv: list[str]) -> int:
     result = _finite(result)
     if args.json:
         print(json.dumps(result, sort_keys=True, allow_nan=False))
+    elif args.command in TEXT_TABLES:
+        print(TEXT_TABLES[args.command](result))
     else:
         for key, value in result.items():
             print(f"{key}: {_text(value)}")
@@ -398,18 +438,96 @@ def _cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """The likelihood figures, then what the digit judge reads in the model's images
     (core.generation_metrics). Without the judge, or for a dataset it cannot read, its fields are
     left out and judge_note says why; the likelihood figures are printed all the same."""
+    checkpoint, model = _load_model(args.checkpoint, args.device)
+    data = _test_split(checkpoint, args.data_dir, args.dataset)
+    return _evaluation(model, data, args.iw_samples, args.samples)
+
+
+def _evaluation(model, data, iw_samples: int, samples: int, task: str = "") -> dict[str, Any]:
+    """What evaluate prints for ``model`` on ``data``'s test split; compare prints it for each model.
+    ``task`` names the model on the progress bar."""
     from core.evaluation import evaluate
     from core.generation_metrics import generation_metrics
 
-    checkpoint, model = _load_model(args.checkpoint, args.device)
-    data = _test_split(checkpoint, args.data_dir, args.dataset)
     bar = ProgressBar()
-    metrics = evaluate(model, data.test_x, data.test_y, iw_samples=args.iw_samples,
-                       progress=lambda f: bar.update(f, "importance-weighted bound"))
+    metrics = evaluate(model, data.test_x, data.test_y, iw_samples=iw_samples,
+                       progress=lambda f: bar.update(f, f"{task}importance-weighted bound"))
     bar.done()
-    judged = generation_metrics(model, data.test_x, data.test_y, data.name, samples=args.samples)
-    return {**_test_metrics(metrics), "kl_per_dim": metrics["kl_per_dim"], "iw_samples": args.iw_samples,
+    judged = generation_metrics(model, data.test_x, data.test_y, data.name, samples=samples)
+    return {**_test_metrics(metrics), "kl_per_dim": metrics["kl_per_dim"], "iw_samples": iw_samples,
             "dataset": data.name, **judged.fields()}
+
+
+def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
+    """Each model evaluated as evaluate does (``_evaluation``), on the same test images and the same prior
+    draws: {"models": [{"checkpoint", "kind", "beta" (null for an autoencoder), "latent_dim", and evaluate's
+    fields}, ...], "dataset"}. The models must share image shape and class count with the test images."""
+    paths = args.checkpoint
+    if not MIN_COMPARED <= len(paths) <= MAX_COMPARED:
+        raise BadInput(f"compare takes {MIN_COMPARED} to {MAX_COMPARED} models, got {len(paths)}: "
+                       "give each model file after its own --checkpoint")
+    loaded = [_load_model(path, args.device) for path in paths]
+    first = loaded[0][1].config
+    for path, (_, model) in zip(paths[1:], loaded[1:]):
+        _same_shape(path, model.config, f"the first model ({paths[0]})", first.image_shape, first.num_classes)
+    data = _test_split(loaded[0][0], args.data_dir, args.dataset)
+    _same_shape(paths[0], first, f"the test images of {data.name}", data.image_shape, data.num_classes)
+    rows = []
+    for number, (path, (_, model)) in enumerate(zip(paths, loaded), 1):
+        config = model.config
+        rows.append({"checkpoint": str(path), "kind": config.kind,
+                     "beta": config.beta if config.is_variational else None, "latent_dim": config.latent_dim,
+                     **_evaluation(model, data, args.iw_samples, args.samples, f"model {number}/{len(paths)}: ")})
+    return {"models": rows, "dataset": data.name}
+
+
+def _same_shape(path: str, config, other: str, image_shape: tuple[int, ...], num_classes: int) -> None:
+    """Refuses (exit 2) a model whose image shape or class count is not ``other``'s."""
+    def shape(dims: tuple[int, ...]) -> str:
+        return "x".join(map(str, dims))
+
+    if tuple(config.image_shape) != tuple(image_shape):
+        raise BadInput(f"{path} draws {shape(config.image_shape)} images but {other} are {shape(image_shape)}: "
+                       "compare models of the same images")
+    if config.num_classes != num_classes:
+        raise BadInput(f"{path} knows {config.num_classes} classes but {other} has {num_classes}: "
+                       "compare models of the same classes")
+
+
+# compare's table: (header, field of a model's row); a dash where a figure is null or absent
+COMPARE_COLUMNS = (
+    ("checkpoint", "checkpoint"), ("kind", "kind"), ("beta", "beta"), ("latent", "latent_dim"),
+    ("-ELBO", "test_elbo"), ("recon", "test_recon"), ("KL", "test_kl"), ("IW -log p(x)", "nll"),
+    ("active", "active_units"), ("collapse", "posterior_collapse"), ("kNN acc", "knn_accuracy"),
+    ("prior conf", "prior_confidence"), ("confident", "prior_confident_share"),
+    ("cond fidelity", "conditional_fidelity"), ("recon judged", "recon_judge_accuracy"),
+    ("prior classes 0-9", "prior_class_histogram"),
+)
+_LEFT_ALIGNED = ("checkpoint", "kind", "prior_class_histogram")
+
+
+def _compare_table(result: dict[str, Any]) -> str:
+    """compare's text output: a header, one aligned row per model, then the judge's notes (if any)."""
+    def cell(row: dict[str, Any], field: str) -> str:
+        value = row.get(field)
+        if field == "conditional_fidelity" and value is not None:
+            value = value["mean"]
+        if field == "beta" and value is not None:
+            return f"{value:g}"
+        if field == "prior_class_histogram" and value is not None:
+            return " ".join(map(str, value))
+        return _text(value)
+
+    table = [[header for header, _ in COMPARE_COLUMNS]]
+    table += [[cell(row, field) for _, field in COMPARE_COLUMNS] for row in result["models"]]
+    widths = [max(len(line[column]) for line in table) for column in range(len(COMPARE_COLUMNS))]
+    lines = ["  ".join(text.ljust(width) if field in _LEFT_ALIGNED else text.rjust(width)
+                       for text, width, (_, field) in zip(line, widths, COMPARE_COLUMNS)).rstrip()
+             for line in table]
+    lines.append(f"dataset: {result['dataset']}")
+    notes = dict.fromkeys(row["judge_note"] for row in result["models"] if "judge_note" in row)
+    lines += [f"judge: {note}" for note in notes]
+    return "\n".join(lines)
 
 
 def _cmd_morph(args: argparse.Namespace) -> dict[str, Any]:
@@ -507,7 +625,57 @@ def _cmd_manifold(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _cmd_inspect(args: argparse.Namespace) -> dict[str, Any]:
+    """core.anatomy for one test digit (--index) or image file (--image). ood_percentile: the percent of
+    test digits the model finds more likely (lower single-sample negative ELBO; reconstruction for an AE)."""
+    from core.anatomy import anatomy, read_digit_image, reference_scores
+    from core.latent import check_label
+
+    if args.index is not None and args.image is not None:
+        raise BadInput("--index and --image cannot be combined: inspect one test image or one image file")
+    if args.index is None and args.image is None:
+        raise BadInput("give a test image (--index I) or an image file (--image PATH)")
+    if args.image is not None and not Path(args.image).is_file():
+        raise BadInput(f"--image {args.image}: no such file")
+    checkpoint, model = _load_model(args.checkpoint, args.device)
+    config = model.config
+    if args.label is not None:
+        if not config.is_conditional:
+            raise BadInput("--label needs a CVAE; this model is not conditional (omit --label)")
+        check_label(args.label, config.num_classes)
+    data = _test_split(checkpoint, args.data_dir, args.dataset)
+    if args.index is not None:
+        if not args.index < len(data.test_x):
+            raise BadInput(f"--index {args.index} is outside the test split (0..{len(data.test_x) - 1})")
+        x, label = data.test_x[args.index], int(data.test_y[args.index])
+        label = args.label if args.label is not None else label
+    else:
+        if config.is_conditional and args.label is None:
+            raise BadInput(f"--label is required with --image for a CVAE (0..{config.num_classes - 1})")
+        try:
+            x = read_digit_image(args.image, config.image_shape)
+        except DatasetError as exc:
+            raise BadInput(str(exc)) from None
+        label = args.label
+    reference = reference_scores(model, data.test_x, data.test_y)
+    result = anatomy(model, x, label, seed=args.seed, reference=reference)
+
+    def listed(values) -> list[float] | None:
+        return None if values is None else [float(v) for v in values]
+
+    return {"kind": result.kind, "index": args.index, "image": args.image, "label": result.label,
+            "seed": result.seed, "mu": listed(result.mu), "logvar": listed(result.logvar),
+            "eps": listed(result.eps), "z": listed(result.z), "kl_per_dim": listed(result.kl_per_dim),
+            "kl": result.kl, "recon": result.recon, "neg_elbo": result.neg_elbo,
+            "ood_percentile": result.ood_percentile, "ood_score": result.ood_score,
+            "dataset": data.name, "reference_size": result.reference_size}
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
-    "train": _cmd_train, "evaluate": _cmd_evaluate, "morph": _cmd_morph,
+    "train": _cmd_train, "evaluate": _cmd_evaluate, "compare": _cmd_compare, "morph": _cmd_morph,
     "generate": _cmd_generate, "manifold": _cmd_manifold,
+    "inspect": _cmd_inspect,
 }
+
+# Commands whose text output is not "key: value" lines but the text this function makes of the result.
+TEXT_TABLES: dict[str, Callable[[dict[str, Any]], str]] = {"compare": _compare_table}

@@ -155,12 +155,14 @@ BAD_VALUES = {
     ("train", "--max-seconds"): "0", ("train", "--iw-samples"): "-1",
     ("train", "--beta-schedule"): "warmup:0", ("train", "--free-bits"): "-1",
     ("evaluate", "--iw-samples"): "100001", ("evaluate", "--samples"): "0",
+    ("compare", "--iw-samples"): "-1", ("compare", "--samples"): "10001",
     ("morph", "--from-index"): "-1", ("morph", "--to-index"): "-1", ("morph", "--from-digit"): "-1",
     ("morph", "--to-digit"): "-1", ("morph", "--frames"): "-1", ("morph", "--fps"): "nan",
     ("morph", "--label"): "-1", ("morph", "--scale"): "-1",
     ("generate", "--digit"): "-1", ("generate", "--count"): "0", ("generate", "--seed"): "-1",
     ("generate", "--scale"): "41",
     ("manifold", "--grid"): "1", ("manifold", "--digit"): "-1", ("manifold", "--scale"): "0",
+    ("inspect", "--index"): "-1", ("inspect", "--label"): "-1", ("inspect", "--seed"): "-1",
 }
 
 
