@@ -1,6 +1,6 @@
 """Latent Morph: `python main.py` opens the window; `python main.py <command>` runs the engine headless.
 
-Commands: train, evaluate, morph, generate, manifold (see `python main.py --help`).
+Commands: train, evaluate, compare, inspect, morph, generate, manifold (see `python main.py --help`).
 The window also takes `--screenshot PNG [--checkpoint FILE]` to render itself offscreen and exit.
 """
 

@@ -1,4 +1,4 @@
-"""The headless sub-commands: train, evaluate, morph, generate, manifold.
+"""The headless sub-commands: train, evaluate, compare, inspect, morph, generate, manifold.
 
 Exit status: 0 success, 2 bad input (one line naming what was wrong), 1 failure while running
 (one clear line; a traceback only with --debug). ``--json`` prints exactly one strict JSON object on
