@@ -28,3 +28,33 @@ def resolve_device(name: str) -> torch.device:
     if name not in available:
         raise ConfigError("device", f"{name} is not available on this machine; available: {', '.join(available)}")
     return torch.device(name)
+
+
+def cpu_name() -> str:
+    """The processor's model name ('Intel(R) Xeon(R) Platinum 8480+'), or the platform's word for it."""
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown processor"
+
+
+def describe_device(device: torch.device | str, threads: int | None = None) -> str:
+    """The device in words, for a status line: 'CPU (Intel Xeon ..., 1 thread)',
+    'CUDA: NVIDIA H100 80GB HBM3', 'MPS (Apple GPU)'. A name ('auto', 'cuda') is resolved first
+    (ConfigError when it is not available). ``threads``: the torch threads the CPU trains with
+    (default: torch.get_num_threads() of the calling thread)."""
+    device = resolve_device(device) if isinstance(device, str) else device
+    if device.type == "cpu":
+        count = torch.get_num_threads() if threads is None else threads
+        return f"CPU ({cpu_name()}, {count} thread{'s' if count != 1 else ''})"
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "MPS (Apple GPU)"
+    return str(device)

@@ -29,6 +29,7 @@ FORMAT_VERSION = 1
 MODEL_PREFIX = "model."
 OPTIMIZER_PREFIX = "optimizer."
 NOISE_RNG_KEY = "rng.noise"
+NOISE_RNG_DEVICE_KEY = "noise_rng_device"  # the device type the noise state came from; absent: "cpu"
 
 
 @contextlib.contextmanager
@@ -118,6 +119,8 @@ def save_checkpoint(checkpoint: RunRecord, path: str | os.PathLike) -> Path:
         "position": json.dumps(vars(checkpoint.position)),
         "optimizer_param_groups": json.dumps(optimizer_groups) if optimizer_groups is not None else "",
     }
+    if checkpoint.noise_rng_state is not None:
+        metadata[NOISE_RNG_DEVICE_KEY] = checkpoint.noise_rng_device
     with atomic_output(path) as temp:
         try:
             save_file(tensors, str(temp), metadata=metadata)
@@ -205,8 +208,9 @@ def _checkpoint_from(tensors: dict[str, Tensor], metadata: dict[str, str], path:
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in vars(position).values()):
         raise ValueError(f"position must hold whole numbers, got {vars(position)}")
     noise = tensors.get(NOISE_RNG_KEY)
-    if noise is not None and (noise.dtype != torch.uint8 or noise.shape != torch.Generator().get_state().shape):
-        raise ValueError("the saved random-number state has the wrong type or size")
+    noise_device = metadata.get(NOISE_RNG_DEVICE_KEY) or "cpu"  # files before this field: CPU states only
+    if noise is not None:
+        check_noise_rng_state(noise, noise_device)
     return RunRecord(
         model_config=model_config,
         weights=state_dict,
@@ -218,7 +222,31 @@ def _checkpoint_from(tensors: dict[str, Tensor], metadata: dict[str, str], path:
         position=position,
         optimizer_state=optimizer_state,
         noise_rng_state=noise,
+        noise_rng_device=noise_device if noise is not None else "cpu",
     )
+
+
+def _noise_state_sizes(device_type: str) -> range | tuple[int, ...]:
+    """Byte sizes a torch.Generator's get_state() can have on ``device_type``. CPU: the Mersenne
+    Twister state, exactly as this torch writes it. CUDA: Philox seed + offset, 2 x 8 bytes (torch
+    2.0 appended 800 bytes of legacy MTGP states: 816). MPS: Philox state + seed (+ offset) in a few
+    dozen bytes, so a range."""
+    if device_type == "cpu":
+        return (torch.Generator().get_state().numel(),)
+    if device_type == "cuda":
+        return (16, 816)
+    if device_type == "mps":
+        return range(8, 65)
+    raise ValueError(f"{NOISE_RNG_DEVICE_KEY} must be cpu, cuda or mps, got {device_type!r}")
+
+
+def check_noise_rng_state(state: Tensor, device_type: str) -> None:
+    """Raise ValueError unless ``state`` could be a ``device_type`` generator's get_state(): a
+    one-dimensional uint8 tensor of a size that device's generator writes. Needs no such device."""
+    sizes = _noise_state_sizes(device_type)
+    if state.dtype != torch.uint8 or state.dim() != 1 or state.numel() not in sizes:
+        raise ValueError(f"the saved random-number state ({device_type}) has the wrong type or size: "
+                         f"{state.dtype}, shape {tuple(state.shape)}")
 
 
 def _json_field(metadata: dict[str, str], key: str, kind: type) -> Any:

@@ -184,6 +184,7 @@ class RunRecord:
     position: TrainingPosition = field(default_factory=TrainingPosition)
     optimizer_state: dict[str, Any] | None = None  # torch.optim state_dict(), CPU tensors
     noise_rng_state: Tensor | None = None  # the reparameterisation noise generator's state
+    noise_rng_device: str = "cpu"  # the device type whose generator wrote it: cpu | cuda | mps
     app_version: str = __version__
 
     @property
