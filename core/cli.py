@@ -393,6 +393,8 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
     trainer = Trainer(model_config, train_config, data, checkpoint_path=args.out, resume=resume,
                       on_step=on_step, on_epoch=on_epoch, control=control)
+    if trainer.resume_note:  # e.g. a CUDA run resumed on the CPU: not bit-exact, and the user should know
+        print(f"latent-morph train: note: {trainer.resume_note}", file=sys.stderr)
     result = trainer.run()
     bar.done()
     if result.status == "diverged":
@@ -404,6 +406,7 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "free_bits": train_config.free_bits, "train_seconds": result.train_seconds,
         "samples_per_second": result.samples_per_second, "checkpoint": str(Path(args.out)),
         "device": str(trainer.device), "threads": torch.get_num_threads(),
+        "resume_note": trainer.resume_note or None,
     }
 
 

@@ -303,7 +303,8 @@ class Trainer:
             self.noise.set_state(record.noise_rng_state)
         except RuntimeError as exc:  # a state this torch cannot read (another torch version's layout)
             self.noise.manual_seed(self.train_config.seed)
-            return f"the saved noise generator state does not fit this torch ({str(exc).splitlines()[0][:120]}): {fresh}"
+            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            return f"the saved noise generator state does not fit this torch ({reason}): {fresh}"
         return ""
 
     def weights_copy(self) -> dict[str, Tensor]:

@@ -122,3 +122,16 @@ def test_cancel_and_resume_on_cuda_equals_an_uninterrupted_run(tiny_data, tmp_pa
     a, b = uninterrupted.model.state_dict(), result.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from an uninterrupted CUDA run"
     assert result.history.steps == uninterrupted.history.steps
+
+
+def test_train_resume_says_so_when_the_noise_cannot_continue_exactly(tiny_data, tmp_path, capsys):
+    import json
+
+    from core.cli import run_cli
+
+    path = save_checkpoint(_cuda_like_record(tiny_data, tmp_path), tmp_path / "c.safetensors")
+    assert run_cli(["train", "--resume", str(path), "--epochs", "1", "--out", str(tmp_path / "o.safetensors"),
+                    "--device", "cpu", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "trained on CUDA, resumed on CPU" in json.loads(out)["resume_note"]
+    assert "latent-morph train: note: trained on CUDA" in err
