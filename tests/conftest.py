@@ -57,24 +57,29 @@ def tiny_data(sample_data):
                    test_x=sample_data.test_x[:300], test_y=sample_data.test_y[:300])
 
 
-@pytest.fixture(scope="session")
-def trained_vae_checkpoint(tmp_path_factory, tiny_data):
-    """A 2-D VAE trained for 3 short epochs on tiny_data, saved as a model file."""
+def _trained(tmp_path_factory, data, kind: str):
+    """A 2-D model of ``kind`` trained for 3 short epochs on ``data``, saved as a model file."""
     from core.config import ModelConfig, TrainConfig
     from core.training import Trainer
 
-    path = tmp_path_factory.mktemp("models") / "vae.safetensors"
-    Trainer(ModelConfig(hidden=(128, 64)), TrainConfig(epochs=3, batch_size=64, lr=2e-3, device="cpu"),
-            tiny_data, checkpoint_path=path).run()
+    path = tmp_path_factory.mktemp("models") / f"{kind}.safetensors"
+    Trainer(ModelConfig(kind=kind, hidden=(128, 64)), TrainConfig(epochs=3, batch_size=64, lr=2e-3, device="cpu"),
+            data, checkpoint_path=path).run()
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_vae_checkpoint(tmp_path_factory, tiny_data):
+    """A 2-D VAE trained for 3 short epochs on tiny_data, saved as a model file."""
+    return _trained(tmp_path_factory, tiny_data, "vae")
 
 
 @pytest.fixture(scope="session")
 def trained_cvae_checkpoint(tmp_path_factory, tiny_data):
-    from core.config import ModelConfig, TrainConfig
-    from core.training import Trainer
+    return _trained(tmp_path_factory, tiny_data, "cvae")
 
-    path = tmp_path_factory.mktemp("models") / "cvae.safetensors"
-    Trainer(ModelConfig(kind="cvae", hidden=(128, 64)), TrainConfig(epochs=3, batch_size=64, lr=2e-3, device="cpu"),
-            tiny_data, checkpoint_path=path).run()
-    return path
+
+@pytest.fixture(scope="session")
+def trained_ae_checkpoint(tmp_path_factory, tiny_data):
+    """A 2-D autoencoder trained like the VAE: it has no ELBO, so its bound figures are null."""
+    return _trained(tmp_path_factory, tiny_data, "ae")

@@ -9,18 +9,6 @@ FAST = ("--iw-samples", "2", "--samples", "50", "--device", "cpu")  # a quick IW
 
 
 @pytest.fixture(scope="module")
-def trained_ae_checkpoint(tmp_path_factory, tiny_data):
-    """A 2-D autoencoder trained like the conftest VAE: no ELBO, so its bound columns are null."""
-    from core.config import ModelConfig, TrainConfig
-    from core.training import Trainer
-
-    path = tmp_path_factory.mktemp("models") / "ae.safetensors"
-    Trainer(ModelConfig(kind="ae", hidden=(128, 64)), TrainConfig(epochs=2, batch_size=64, lr=2e-3, device="cpu"),
-            tiny_data, checkpoint_path=path).run()
-    return path
-
-
-@pytest.fixture(scope="module")
 def three_models(trained_vae_checkpoint, trained_cvae_checkpoint, trained_ae_checkpoint):
     return [trained_vae_checkpoint, trained_cvae_checkpoint, trained_ae_checkpoint]
 

@@ -26,19 +26,8 @@ def cvae(trained_cvae_checkpoint):
 
 
 @pytest.fixture(scope="module")
-def ae_checkpoint(tmp_path_factory, tiny_data):
-    from core.config import ModelConfig, TrainConfig
-    from core.training import Trainer
-
-    path = tmp_path_factory.mktemp("models") / "ae.safetensors"
-    Trainer(ModelConfig(kind="ae", hidden=(128, 64)), TrainConfig(epochs=3, batch_size=64, lr=2e-3, device="cpu"),
-            tiny_data, checkpoint_path=path).run()
-    return path
-
-
-@pytest.fixture(scope="module")
-def ae(ae_checkpoint):
-    return load_checkpoint(ae_checkpoint).build_model("cpu")
+def ae(trained_ae_checkpoint):
+    return load_checkpoint(trained_ae_checkpoint).build_model("cpu")
 
 
 def noise_image(seed: int = 1) -> torch.Tensor:
@@ -183,8 +172,8 @@ def test_cli_flags_a_noise_image_and_names_the_cvae_label(capsys, tmp_path, trai
     assert strict_json(out)["label"] == int(sample_data.test_y[0])  # the test image's own class
 
 
-def test_cli_an_autoencoder_prints_nulls_for_what_it_lacks(capsys, ae_checkpoint):
-    code, out, err = inspect(capsys, "--checkpoint", ae_checkpoint, "--index", 0, "--json")
+def test_cli_an_autoencoder_prints_nulls_for_what_it_lacks(capsys, trained_ae_checkpoint):
+    code, out, err = inspect(capsys, "--checkpoint", trained_ae_checkpoint, "--index", 0, "--json")
     assert code == 0, err
     result = strict_json(out)
     assert result["kind"] == "ae" and result["ood_score"] == "recon" and result["z"] == result["mu"]
