@@ -66,6 +66,7 @@ class ModelDataLoader(QObject):
         self.data_dir: str | None = None
         self.task: BackgroundTask | None = None
         self._target: LatentModel | None = None  # the session model the running task encodes for
+        self._superseded: list[BackgroundTask] = []  # older tasks still running; their results are dropped
 
     def load(self, cached: DatasetSplits | None = None) -> None:
         assert self.session.model is not None
@@ -74,15 +75,31 @@ class ModelDataLoader(QObject):
         task.succeeded.connect(self._on_data)
         task.failed.connect(self._on_failed)
         if self.task is not None:
-            self.task.succeeded.disconnect(self._on_data)  # late results for an older model are dropped
-            self.task.failed.disconnect(self._on_failed)
-            self.task.wait()
+            self._supersede(self.task)
         self.task, self._target = task, self.session.model
         task.start()
 
+    def _supersede(self, old: BackgroundTask) -> None:
+        """Drop an older task's results without waiting for it: it cannot be interrupted (it loads a
+        dataset and encodes), and opening a second model used to block the window until it ended."""
+        old.succeeded.disconnect(self._on_data)
+        old.failed.disconnect(self._on_failed)
+        old.cancel()
+        if not old.is_running():
+            old.deleteLater()
+            return
+        self._superseded.append(old)
+        old.finished.connect(lambda: self._retire(old))
+
+    def _retire(self, old: BackgroundTask) -> None:
+        if old in self._superseded:
+            self._superseded.remove(old)
+        old.deleteLater()
+
     def wait(self) -> None:
-        if self.task is not None:
-            self.task.wait()
+        """Block until every task has ended (for closing the window)."""
+        for task in (*self._superseded, *([self.task] if self.task is not None else [])):
+            task.wait()
 
     @Slot(object)
     def _on_data(self, result: ModelData) -> None:

@@ -236,3 +236,35 @@ def test_the_default_window_takes_most_of_the_screen_up_to_a_cap():
     assert default_window_size(QSize(1600, 1000)) == (1440, 920)
     assert default_window_size(QSize(1366, 728)) == (1256, 669)
     assert default_window_size(QSize(2560, 1440)) == (1440, 940)
+
+
+def test_opening_a_second_model_does_not_wait_for_the_first_to_finish_encoding(qtbot, main_window, monkeypatch,
+                                                                             trained_vae_checkpoint,
+                                                                             trained_cvae_checkpoint):
+    """It used to block the window until the first model's digits were encoded (up to 30 s)."""
+    import threading
+
+    import gui.model_tasks
+
+    release, real_encode = threading.Event(), gui.model_tasks.encode_points
+    first_started = threading.Event()
+
+    def encode(model, data, *args, **kwargs):
+        if not model.config.is_conditional:  # the first model, a VAE, hangs until released
+            first_started.set()
+            assert release.wait(30)
+        return real_encode(model, data, *args, **kwargs)
+
+    monkeypatch.setattr(gui.model_tasks, "encode_points", encode)
+    window = main_window
+    assert window.open_model(trained_vae_checkpoint)
+    first = window.model_task
+    qtbot.waitUntil(first_started.is_set, timeout=30_000)
+    with qtbot.waitSignal(window.modelDataSettled, timeout=30_000):
+        assert window.open_model(trained_cvae_checkpoint)  # returns at once: the first is still stuck
+        assert first.is_running()
+    assert window.session.model.config.is_conditional and window.session.points is not None
+    cvae_points = window.session.points
+    with qtbot.waitSignal(first.finished, timeout=30_000):
+        release.set()
+    assert window.session.points is cvae_points  # the first model's late digits were dropped
