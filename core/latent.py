@@ -251,6 +251,19 @@ class Projection:
         """(N, 2) plane points -> (N, D) latents on the plane through the mean."""
         return (np.asarray(points, np.float32) @ self.components + self.mean).astype(np.float32)
 
+    def ellipse(self, mu: np.ndarray, sigma: np.ndarray, points: int = 64) -> np.ndarray:
+        """The 1-sigma ellipse of q(z|x) = N(mu, diag(sigma^2)) drawn in the plane, as a closed
+        polygon of shape (points + 1, 2). Through a PCA projection P it is the ellipse of the
+        projected covariance P diag(sigma^2) P^T; with the identity its axes are sigma_1, sigma_2."""
+        mu, sigma = np.asarray(mu, np.float64), np.asarray(sigma, np.float64)
+        components = self.components.astype(np.float64)  # (2, D)
+        covariance = (components * sigma ** 2) @ components.T  # (2, 2)
+        variances, axes = np.linalg.eigh(covariance)
+        angle = np.linspace(0.0, 2.0 * np.pi, points + 1)
+        circle = np.stack([np.cos(angle), np.sin(angle)])  # (2, points + 1)
+        outline = axes @ (np.sqrt(np.clip(variances, 0.0, None))[:, None] * circle)  # (2, points + 1)
+        return (self.to_plane(mu[None])[0][:, None] + outline).T.astype(np.float32)
+
 
 def fit_projection(z: np.ndarray) -> Projection:
     """PCA to two axes for D > 2; the identity for D <= 2 (a 1-D latent is drawn on y = 0)."""

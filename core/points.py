@@ -22,12 +22,14 @@ class EncodedPoints:
     labels: np.ndarray  # (N,) int64
     images: np.ndarray  # (N, H, W) float32 in [0, 1], for hover previews
     projection: Projection
+    sigmas: np.ndarray | None = None  # (N, latent) posterior standard deviations; None for an autoencoder
 
 
 def encode_points(model: LatentModel, data: DatasetSplits, limit: int = SCATTER_LIMIT) -> EncodedPoints:
     """Encode (up to ``limit`` samples of) the test split, on the CPU. Safe to call on a worker
     thread with a model that no one else is using."""
     x, y = data.test_x[:limit].cpu(), data.test_y[:limit].cpu()
-    mu, _ = encode(model, x, y if model.config.is_conditional else None)
+    mu, sigma = encode(model, x, y if model.config.is_conditional else None)
     projection = fit_projection(mu)
-    return EncodedPoints(mu, projection.to_plane(mu), y.numpy().astype(np.int64), x[:, 0].numpy(), projection)
+    return EncodedPoints(mu, projection.to_plane(mu), y.numpy().astype(np.int64), x[:, 0].numpy(), projection,
+                         sigma)

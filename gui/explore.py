@@ -147,8 +147,10 @@ class ExploreWorkspace(QWidget):
         endpoints = self.morph_panel.endpoints
         if projection is None:
             self.latent_view.show_path(None, None, None)
+            self.latent_view.show_ellipses([])
             return
         ends = np.array([pick.plane for pick in endpoints], np.float32).reshape(-1, 2)
+        self.latent_view.show_ellipses([pick.index for pick in endpoints if pick.index is not None])
         if latents is None:
             self.latent_view.show_path(None, None, ends)
             return

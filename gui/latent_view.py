@@ -197,6 +197,12 @@ class LatentView(QWidget):
         self.manifold_item.hide()
         self.plot.addItem(self.manifold_item, ignoreBounds=True)
 
+        # the 1-sigma ellipse of q(z|x) for each picked digit: how far z = mu + sigma*eps may land
+        self.ellipse_curve = pg.PlotCurveItem(pen=pg.mkPen("#222222", width=1.5, style=Qt.PenStyle.DashLine),
+                                              connect="finite")
+        self.ellipse_curve.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks and drags go to the points
+        self.ellipse_curve.setAcceptHoverEvents(False)
+        self.plot.addItem(self.ellipse_curve, ignoreBounds=True)  # never moves the view
         self.path_curve = pg.PlotCurveItem(pen=pg.mkPen("#222222", width=2))
         self.path_frames = _QuietScatter(size=4, pen=pg.mkPen("#222222"), brush=pg.mkBrush("w"), pxMode=True)
         self.endpoint_markers = _WaypointMarkers(size=WAYPOINT_SIZE, symbol="o", pen=pg.mkPen("k", width=2),
@@ -433,6 +439,18 @@ class LatentView(QWidget):
         self.endpoint_markers.setData(pos=empty if endpoints is None else endpoints)
         if curve.size == 0:
             self.current_marker.setData(pos=empty)
+
+    def show_ellipses(self, indices: list[int]) -> None:
+        """Draw the 1-sigma posterior ellipse of these encoded digits (rows of session.points)."""
+        points = self.session.points
+        if points is None or points.sigmas is None or not indices:
+            self.ellipse_curve.setData([], [])
+            return
+        gap = np.full((1, 2), np.nan, np.float32)  # NaN rows split the polygons (connect="finite")
+        outlines = [np.vstack([points.projection.ellipse(points.latents[i], points.sigmas[i]), gap])
+                    for i in indices if 0 <= i < len(points.latents)]
+        polygon = np.vstack(outlines) if outlines else np.zeros((0, 2), np.float32)
+        self.ellipse_curve.setData(polygon[:, 0], polygon[:, 1])
 
     def set_current(self, plane: np.ndarray | None) -> None:
         self.current_marker.setData(pos=np.zeros((0, 2)) if plane is None else np.asarray(plane, np.float32)[None])

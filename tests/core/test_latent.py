@@ -178,3 +178,18 @@ def test_cvae_generation_conditions_on_the_label(monkeypatch):
 def test_style_row_needs_a_cvae():
     with pytest.raises(ConfigError, match="CVAE"):
         style_across_classes(build_model(ModelConfig(hidden=(8,))), np.zeros(2))
+
+
+def test_the_posterior_ellipse_has_axes_sigma_and_follows_a_pca_projection():
+    rng = np.random.default_rng(0)
+    mu, sigma = np.array([0.5, -1.0], np.float32), np.array([0.3, 0.1], np.float32)
+    outline = fit_projection(rng.standard_normal((50, 2)).astype(np.float32)).ellipse(mu, sigma)
+    assert np.allclose(outline[0], outline[-1])  # closed
+    assert np.allclose(np.abs(outline - mu).max(axis=0), sigma, atol=1e-3)  # the identity: axes = sigma
+    z = rng.standard_normal((400, 5)).astype(np.float32) * np.array([4, 2, 1, 0.5, 0.2], np.float32)
+    projection = fit_projection(z)
+    mu5, sigma5 = z[0], np.array([0.5, 0.2, 0.3, 0.1, 0.4], np.float32)
+    outline = projection.ellipse(mu5, sigma5, points=400) - projection.to_plane(mu5[None])[0]
+    covariance = (projection.components * sigma5 ** 2) @ projection.components.T
+    # a closed curve through x(t) = A [cos t, sin t]: its second moment is A A^T / 2 = covariance / 2
+    assert np.allclose(outline[:-1].T @ outline[:-1] / 400, covariance / 2, atol=1e-4)

@@ -155,3 +155,16 @@ def test_the_shared_symbol_stamp_matches_what_pyqtgraph_would_pick(workspace):
     reference.updateSpots()
     assert (item.data["sourceRect"]["w"] > 0).all()
     assert np.array_equal(item.data["sourceRect"], reference.data["sourceRect"])
+
+
+def test_picked_digits_show_their_posterior_ellipse(workspace):
+    points = workspace.session.points
+    assert points.sigmas is not None and points.sigmas.shape == points.latents.shape
+    assert workspace.select_indices(0, 1)
+    xs, ys = workspace.latent_view.ellipse_curve.getData()
+    outline = np.column_stack([xs, ys])
+    first = outline[:np.flatnonzero(np.isnan(xs))[0]]  # the polygons are split by a NaN row
+    assert np.allclose(np.abs(first - points.plane[0]).max(axis=0), points.sigmas[0], atol=1e-3)
+    workspace.clear_selection()
+    xs, _ = workspace.latent_view.ellipse_curve.getData()
+    assert xs is None or len(xs) == 0
