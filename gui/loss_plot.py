@@ -137,6 +137,7 @@ class LossPlot(QWidget):
         self.kl_dims_plot.addItem(pg.InfiniteLine(pos=COLLAPSE_KL_THRESHOLD, angle=0,
                                                   pen=pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine)))
         self.kl_dims: tuple[float, ...] = ()
+        self._drawn_epochs: tuple | None = None  # what the per-epoch items last showed
         # dimensions in use per epoch, on the shared step axis
         self.in_use_plot = self.graphics.addPlot(row=1, col=2)
         self.in_use_plot.showGrid(x=True, y=True, alpha=0.25)
@@ -240,6 +241,7 @@ class LossPlot(QWidget):
         for series in (*self.series.values(), self.train_epoch_series, self.val_series, self.in_use_series):
             series.clear()
         self.kl_dims = ()
+        self._drawn_epochs = None
         self._set_dimension_titles()
         self.summary_label.setText("No training yet")
         self.planned_steps = None
@@ -324,6 +326,12 @@ class LossPlot(QWidget):
         self.redraw_count += 1
         for key, curve in self.curves.items():
             curve.setData(*self.series[key].view())
+        if self.follow_data:
+            self._follow_view()
+        epochs = (self.train_epoch_series.size, self.val_series.size, self.in_use_series.size, self.kl_dims)
+        if epochs == self._drawn_epochs:
+            return  # the per-epoch items change once an epoch: the GUI thread's time goes to training
+        self._drawn_epochs = epochs
         self.train_epoch_curve.setData(*self.train_epoch_series.view())
         self.val_curve.setData(*self.val_series.view())
         self.in_use_curve.setData(*self.in_use_series.view())
@@ -335,8 +343,6 @@ class LossPlot(QWidget):
                                                     padding=0.05)
         if self.in_use_series.size:
             self.in_use_plot.getViewBox().setYRange(0, max(1, len(self.kl_dims)), padding=0.1)
-        if self.follow_data:
-            self._follow_view()
 
     def _follow_view(self) -> None:
         steps, _ = self.series["loss"].view()
