@@ -171,3 +171,22 @@ def test_one_step_at_a_time_in_the_window_moves_the_points(qtbot, main_window):
     assert seen == [start + 1]  # exactly one optimiser step
     assert window.session.points is not before_points
     assert window.training.state is TrainingState.PAUSED
+
+
+def test_the_dataset_is_loaded_once_per_seed(qtbot, main_window, monkeypatch):
+    """The validation split is cut with the seed: the same seed reuses the loaded dataset, another
+    seed loads it again (a cached split from another seed would train on other digits)."""
+    import gui.training
+
+    loads = []
+    real = gui.training.load_dataset
+    monkeypatch.setattr(gui.training, "load_dataset",
+                        lambda *args, **kwargs: loads.append(kwargs.get("seed")) or real(*args, **kwargs))
+    panel = main_window.training_panel
+    set_form(panel, epochs=1)
+    for seed in (0, 0, 1):
+        panel.seed_spin.setValue(seed)
+        train_to_the_end(qtbot, main_window)
+        main_window.session.set_dirty(False)
+    assert loads == [0, 1]
+    assert main_window.training.dataset.split_seed == 1
