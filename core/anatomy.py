@@ -22,14 +22,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from core.data import _to_float_images, read_image_file
+from core.data import mnist_like, read_image_file
 from core.errors import DatasetError
 from core.losses import kl_per_dimension, reconstruction_loss
 from core.models import LatentModel
 
 REFERENCE_SEED = 0  # the reference split's noise: fixed, so its scores do not move with the input's seed
 REFERENCE_BATCH_SIZE = 2048
-DARK_ON_LIGHT_MEAN = 127  # a uint8 image brighter than this on average is inverted, as folder datasets are
 
 
 @dataclass(frozen=True)
@@ -178,6 +177,4 @@ def read_digit_image(path: str | Path, image_shape: tuple[int, int, int] = (1, 2
     except Exception as exc:  # PIL raises many types for unreadable files
         raise DatasetError(f"{path} is not an image that can be read ({type(exc).__name__}): "
                            "use a PNG, JPEG, BMP, GIF, TIFF or WebP file") from None
-    if pixels.mean() > DARK_ON_LIGHT_MEAN:
-        pixels = 255 - pixels
-    return _to_float_images(np.array(pixels[None]))[0]  # (1, H, W); a writable copy of PIL's pixels
+    return mnist_like(pixels[None])[0]  # (1, H, W)

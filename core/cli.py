@@ -124,6 +124,16 @@ def _as_number(text: str) -> int | float | str:
     return text
 
 
+def metric_flags(p: argparse.ArgumentParser, iw_default: int, dataset_help: str, samples_help: str) -> None:
+    """The flags of the commands that evaluate models (evaluate, compare)."""
+    p.add_argument("--iw-samples", type=_whole(0, MAX_IW_SAMPLES), default=iw_default,
+                   help="importance samples per image for -log p(x); 0 skips it (default %(default)s)")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--dataset", default=None, help=dataset_help)
+    p.add_argument("--samples", type=_whole(1, MAX_IMAGES), default=1000,
+                   help=f"{samples_help} (a CVAE's shared among its classes; default %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="latent-morph", description="Train and explore VAEs headless. "
                      "Run with no command to open the window.")
@@ -162,13 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="evaluate a model on the test split")
     evaluate.add_argument("--checkpoint", required=True)
-    evaluate.add_argument("--iw-samples", type=_whole(0, MAX_IW_SAMPLES), default=1000,
-                          help="importance samples per image for -log p(x); 0 skips it (default %(default)s)")
-    evaluate.add_argument("--data-dir", default=None)
-    evaluate.add_argument("--dataset", default=None, help="override the dataset recorded in the model file")
-    evaluate.add_argument("--samples", type=_whole(1, MAX_IMAGES), default=1000,
-                          help="prior draws the digit judge reads (a CVAE's shared among its classes; "
-                          "default %(default)s)")
+    metric_flags(evaluate, iw_default=1000, dataset_help="override the dataset recorded in the model file",
+                 samples_help="prior draws the digit judge reads")
     common(evaluate)
 
     compare = sub.add_parser(
@@ -185,13 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
                "--checkpoint beta4.safetensors")
     compare.add_argument("--checkpoint", action="append", required=True,
                          help=f"a model file; give {MIN_COMPARED} to {MAX_COMPARED}, each after its own --checkpoint")
-    compare.add_argument("--iw-samples", type=_whole(0, MAX_IW_SAMPLES), default=0,
-                         help="importance samples per image for -log p(x); 0 skips it (default %(default)s)")
-    compare.add_argument("--data-dir", default=None)
-    compare.add_argument("--dataset", default=None, help="the test images (default: the first model's dataset)")
-    compare.add_argument("--samples", type=_whole(1, MAX_IMAGES), default=1000,
-                         help="prior draws the digit judge reads per model, the same draws for each "
-                         "(a CVAE's shared among its classes; default %(default)s)")
+    metric_flags(compare, iw_default=0, dataset_help="the test images (default: the first model's dataset)",
+                 samples_help="prior draws the digit judge reads per model, the same draws for each")
     common(compare)
 
     morph = sub.add_parser("morph", help="export a morph between two digits, or a tour through several")

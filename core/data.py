@@ -98,6 +98,18 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, val_fract
     return DatasetSplits(name, tuple(classes), train_x, train_y, val_x, val_y, test_x, test_y, seed, val_fraction)
 
 
+DARK_ON_LIGHT_MEAN = 127  # uint8 images brighter than this on average are dark ink on paper
+
+
+def mnist_like(images: np.ndarray) -> Tensor:
+    """uint8 (N, H, W) read from image files -> float32 (N, 1, H, W) in [0, 1], light on dark as
+    MNIST is: images drawn dark on light (their mean above DARK_ON_LIGHT_MEAN) are inverted."""
+    images = np.asarray(images)
+    if images.mean() > DARK_ON_LIGHT_MEAN:
+        images = 255 - images
+    return _to_float_images(np.array(images))  # a writable copy: PIL's pixels may be read-only
+
+
 def _to_float_images(images: np.ndarray | Tensor) -> Tensor:
     """uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1]."""
     images = torch.as_tensor(np.asarray(images))
@@ -192,10 +204,7 @@ def _read_folder(root: Path, seed: int, test_fraction: float = 0.1
         raise DatasetError(f"{root} holds no readable images{detail}: use PNG, JPEG, BMP, GIF, TIFF or WebP files")
     if len(images) < 2:
         raise DatasetError(f"{root} holds only one image: a dataset needs at least two")
-    stack = np.stack(images)
-    if stack.mean() > 127:
-        stack = 255 - stack
-    x, y = _to_float_images(stack), torch.tensor(labels, dtype=torch.long)
+    x, y = mnist_like(np.stack(images)), torch.tensor(labels, dtype=torch.long)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))
     n_test = max(1, int(round(len(x) * test_fraction)))
     test_idx, train_idx = order[:n_test], order[n_test:]

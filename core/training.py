@@ -449,10 +449,11 @@ class Trainer:
             self.model.load_state_dict(record.weights)
             self.optimizer.load_state_dict(record.optimizer_state)
             self.history, self.position = record.history.copy(), record.position.copy()
+        elif status is RunStatus.FINISHED:
+            record = self._last_good  # the last epoch's end is now: no second copy of weights and Adam state
         else:
             record = self.record()
-            if status is RunStatus.CANCELLED:
-                self._save(record)
+            self._save(record)
         self.model.eval()
         return TrainingResult(status, message, self.model, record, self._clock.elapsed,
                               self._clock.samples_per_second, self.checkpoint_path)

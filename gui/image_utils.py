@@ -79,7 +79,8 @@ class TiledImageView(QWidget):
             self._highlight = index
             self.update()
 
-    def _target_rect(self) -> QRectF:
+    def target_rect(self) -> QRectF:
+        """Where the tiled image is drawn, in widget pixels (scaled to fit, aspect kept)."""
         assert self._image is not None
         image_w, image_h = self._image.width(), self._image.height()
         scale = min(self.width() / image_w, self.height() / image_h)
@@ -88,7 +89,8 @@ class TiledImageView(QWidget):
         w, h = image_w * scale, image_h * scale
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
-    def _tile_rect(self, index: int, target: QRectF) -> QRectF:
+    def tile_rect(self, index: int, target: QRectF) -> QRectF:
+        """Where tile ``index`` lies inside ``target`` (from ``target_rect``), in widget pixels."""
         assert self._image is not None
         scale = target.width() / self._image.width()
         padding = self._padding if self._count > 1 else 0
@@ -100,7 +102,7 @@ class TiledImageView(QWidget):
     def tile_at(self, point: QPointF) -> int | None:
         if self._image is None:
             return None
-        target = self._target_rect()
+        target = self.target_rect()
         if not target.contains(point):
             return None
         scale = target.width() / self._image.width()
@@ -112,7 +114,7 @@ class TiledImageView(QWidget):
 
     def tile_center(self, index: int) -> QPointF:
         """Widget coordinates of a tile's centre (for clicks in tests and keyboard use)."""
-        return self._tile_rect(index, self._target_rect()).center()
+        return self.tile_rect(index, self.target_rect()).center()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -123,11 +125,11 @@ class TiledImageView(QWidget):
                 painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
         else:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-            target = self._target_rect()
+            target = self.target_rect()
             painter.drawImage(target, self._image)
             if self._highlight is not None and 0 <= self._highlight < self._count:
                 painter.setPen(QPen(QColor("#ff7f0e"), 2))
-                painter.drawRect(self._tile_rect(self._highlight, target).adjusted(-1, -1, 1, 1))
+                painter.drawRect(self.tile_rect(self._highlight, target).adjusted(-1, -1, 1, 1))
         painter.end()
         self._painted = True
 

@@ -10,13 +10,10 @@ cannot read, it returns no reading and the reason; the widgets here stay hidden 
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
 
 import numpy as np
-import torch
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
@@ -70,17 +67,6 @@ class JudgeReading:
         return (int(self.classes[0]),) + tuple(int(self.classes[i]) for i in self.flips)
 
 
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Torch's intra-op threads set to one for the block, then back to what they were."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def read_digits(dataset: str, images: np.ndarray) -> tuple[JudgeReading | None, str | None]:
     """Images (N, 28, 28) in [0, 1] of a model of ``dataset`` -> (the reading, None), or (None, a
     note saying why there is none: no judge file, a dataset it cannot read, images it cannot read)."""
@@ -90,8 +76,7 @@ def read_digits(dataset: str, images: np.ndarray) -> tuple[JudgeReading | None, 
     if judge is None:
         return None, f"{NO_READING}: {why_not}."
     try:
-        with _one_torch_thread():
-            classes, confidences = judge.read(images)
+        classes, confidences = judge.read(images)
     except ConfigError as exc:
         return None, f"{NO_READING}: {exc}."
     return JudgeReading(classes, confidences), None
@@ -223,7 +208,7 @@ class ReadTiledImageView(TiledImageView):
     """A ``TiledImageView`` that marks each tile's top-left corner with what the judge reads in it:
     a square in the class colour holding the digit (the colour alone on small tiles), fainter as the
     judge is less sure; hovering a tile says what it was read as. It places the marks with its base
-    class's own ``_target_rect`` / ``_tile_rect`` (gui/image_utils.py)."""
+    class's own ``target_rect`` / ``tile_rect`` (gui/image_utils.py)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -240,10 +225,10 @@ class ReadTiledImageView(TiledImageView):
         if reading is None or self._image is None or len(reading) != self.count:
             return
         painter = QPainter(self)
-        target = self._target_rect()
+        target = self.target_rect()
         font = QFont(self.font())
         for index, (digit, confidence) in enumerate(zip(reading.classes, reading.confidences)):
-            tile = self._tile_rect(index, target)
+            tile = self.tile_rect(index, target)
             side = min(16.0, max(6.0, tile.width() * 0.3))
             colour = QColor(self._colours[int(digit) % len(self._colours)])
             colour.setAlphaF(0.35 + 0.65 * float(confidence))
