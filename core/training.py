@@ -24,6 +24,7 @@ from core.data import DatasetSplits
 from core.device import resolve_device
 from core.errors import ConfigError
 from core.files import save_checkpoint
+from core.graphed_step import GraphedTrainingStep, cuda_graphs_wanted
 from core.losses import free_bits_kl, kl_per_dimension, loss_terms
 from core.models import LatentModel, build_model
 from core.run_record import (EpochRow, History, RunRecord, StepRow, TrainingPosition, copy_optimizer_state,
@@ -185,13 +186,26 @@ def cpu_has_fast_bf16() -> bool:
 
 
 
-def make_adam(params, lr: float, device: torch.device) -> torch.optim.Optimizer:
+def uses_bf16_autocast(device: torch.device) -> bool:
+    """Whether training on ``device`` runs the networks under bf16 autocast: CPUs with fast bf16
+    (``cpu_has_fast_bf16``), and CUDA only when LATENT_MORPH_CUDA_BF16=1."""
+    if device.type == "cpu":
+        return cpu_has_fast_bf16()
+    if device.type == "cuda":
+        return os.environ.get("LATENT_MORPH_CUDA_BF16", "").lower() in ("1", "on", "true", "yes")
+    return False
+
+
+def make_adam(params, lr: float, device: torch.device, capturable: bool = False) -> torch.optim.Optimizer:
     """Adam with the fused kernel where the device has one (CPU and CUDA): one pass over all
     parameters instead of a dozen foreach ops per step, about 30% more samples/s for the
-    reference MLP on a 2-core CPU (benchmarks/train_speed.py). Same update rule."""
+    reference MLP on a 2-core CPU (benchmarks/train_speed.py). Same update rule.
+    ``capturable`` keeps the step count on the GPU, so that a CUDA graph can record ``step()``."""
     params = list(params)
     if device.type in ("cpu", "cuda"):
         try:
+            if capturable:
+                return torch.optim.Adam(params, lr=lr, fused=True, capturable=True)
             return torch.optim.Adam(params, lr=lr, fused=True)
         except (RuntimeError, TypeError, ValueError):  # an older torch or an unsupported dtype
             pass
@@ -237,7 +251,7 @@ class Trainer:
                  checkpoint_path: str | Path | None = None, resume: RunRecord | None = None,
                  on_step: Callable[[StepReport], None] | None = None,
                  on_epoch: Callable[[EpochReport], None] | None = None,
-                 control: TrainingControl | None = None) -> None:
+                 control: TrainingControl | None = None, cuda_graphs: bool | None = None) -> None:
         check_fits(model_config, train_config, data)
         self.model_config = model_config
         self.train_config = train_config
@@ -248,7 +262,12 @@ class Trainer:
         self.on_epoch = on_epoch
         self.control = control or TrainingControl()
         self.model = build_model(model_config, seed=train_config.seed).to(self.device)
-        self.optimizer = make_adam(self.model.parameters(), train_config.lr, self.device)
+        wanted = cuda_graphs_wanted(self.device) if cuda_graphs is None else cuda_graphs
+        self._use_graphs = wanted and self.device.type == "cuda"  # graphs are a CUDA feature
+        self._graphed: GraphedTrainingStep | None = None
+        self._bf16 = uses_bf16_autocast(self.device)
+        self.graph_note = ""  # why CUDA graphs were wanted but not used ("" when they were, or were not wanted)
+        self.optimizer = make_adam(self.model.parameters(), train_config.lr, self.device, capturable=self._use_graphs)
         self.noise = torch.Generator(device=self.device).manual_seed(train_config.seed)
         # why a resumed run is not an exact continuation ("" when it is): for the CLI and the window to show
         self.resume_note = ""
@@ -362,9 +381,23 @@ class Trainer:
         batch = self.train_config.batch_size
         step = self.position.step_in_epoch
         index = order[step * batch:(step + 1) * batch]
-        x, labels = self.data.train_x[index], self.data.train_y[index]  # (B, C, H, W), (B,)
+        beta = self.beta_at(self.position.global_step)
+        graphed = self._graphed_step(index) if len(index) == batch else None
+        if graphed is not None:
+            graphed.replay(index, beta)
+        else:  # eager: the CPU, a partial last batch, or graphs off
+            self._step_body(self.data.train_x[index], self.data.train_y[index], beta)  # (B, C, H, W), (B,)
+        self._interval_beta += beta
+        self._clock.interval_steps += 1
+        self._clock.interval_samples += len(index)
+        self.position.step_in_epoch += 1
+        self.position.global_step += 1
+
+    def _step_body(self, x: Tensor, labels: Tensor, beta: Tensor | float) -> None:
+        """Forward, loss, backward and Adam on one batch; adds its figures to the running sums.
+        A CUDA graph records exactly this (core.graphed_step), so it must not sync with the host."""
         logits, mu, logvar = self._forward(x, labels)
-        beta, free_bits = self.beta_at(self.position.global_step), self.train_config.free_bits
+        free_bits = self.train_config.free_bits
         # positional arguments: tests wrap loss_terms as f(*args)
         loss, recon, kl = loss_terms(logits, x, mu, logvar, self.model_config.recon, beta, free_bits)
         self.optimizer.zero_grad(set_to_none=True)
@@ -374,11 +407,24 @@ class Trainer:
         if free_bits > 0 and logvar is not None:  # the floored KL, for the record (a (B, latent) op, no sync)
             kl_optimised = free_bits_kl(kl_per_dimension(mu.detach(), logvar.detach()), free_bits)
         self._interval_sums += torch.stack([loss.detach(), recon.detach(), kl.detach(), kl_optimised.detach()])
-        self._interval_beta += beta
-        self._clock.interval_steps += 1
-        self._clock.interval_samples += len(index)
-        self.position.step_in_epoch += 1
-        self.position.global_step += 1
+
+    def _graphed_step(self, index: Tensor) -> GraphedTrainingStep | None:
+        """The captured full-batch step, captured on first use; None where graphs are off or failed
+        (then ``graph_note`` says why, and every step runs eagerly)."""
+        if not self._use_graphs:
+            return None
+        if self._graphed is None:
+            graphed = GraphedTrainingStep(self.data.train_x, self.data.train_y, self.train_config.batch_size,
+                                          self._step_body)
+            try:
+                graphed.capture(self.model, self.optimizer, self.noise, self._interval_sums, index)
+            except RuntimeError as exc:  # a driver or op that cannot be captured: train eagerly instead
+                self._use_graphs = False
+                reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+                self.graph_note = f"CUDA graphs off, training eagerly: capture failed ({reason})"
+                return None
+            self._graphed = graphed
+        return self._graphed
 
     def _report_due(self) -> bool:
         return (self._clock.interval_steps >= self.train_config.step_report_every
@@ -461,16 +507,19 @@ class Trainer:
     def _forward(self, x: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """model(x) for training. On CPUs with fast bfloat16 (AMX / AVX512-BF16) the encoder and
         decoder run under bf16 autocast; weights, optimiser state, the noise, z and the loss stay
-        float32. Evaluation is always float32."""
+        float32. On CUDA the same holds when LATENT_MORPH_CUDA_BF16=1 (off by default: see
+        benchmarks/gpu_check.py for what it changes). Evaluation is always float32."""
         model = self.model
-        if not (self.device.type == "cpu" and cpu_has_fast_bf16()):
+        if not self._bf16:
             return model(x, labels, generator=self.noise)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        # no autocast weight cache on CUDA: a CUDA graph must not record a cache that outlives its capture
+        cache = self.device.type != "cuda"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=cache):
             mu, logvar = model.encode(x, labels)
         mu = mu.float()
         logvar = logvar.float() if logvar is not None else None
         z = model.reparameterize(mu, logvar, self.noise)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=cache):
             logits = model.decode(z, labels)
         return logits.float(), mu, logvar
 
