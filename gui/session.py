@@ -82,13 +82,15 @@ class ModelSession(QObject):
         self.modelChanged.emit()
         self.set_dirty(dirty)
 
-    def update_record(self, record: RunRecord) -> None:
-        """Newer weights and history of the same model (a training snapshot)."""
+    def update_record(self, record: RunRecord, notify: bool = True) -> None:
+        """Newer weights and history of the same model (a training snapshot). ``notify`` False holds
+        back weightsChanged (the views that re-decode on it wait for the next notified update)."""
         assert self.model is not None and record.model_config == self.model.config
         self.model.load_state_dict(record.weights)
         self.model.eval()
         self.record = record
-        self.weightsChanged.emit()
+        if notify:
+            self.weightsChanged.emit()
         self.set_dirty(True)
 
     def set_points(self, points: EncodedPoints | None) -> None:

@@ -14,6 +14,7 @@ signals and hands over copies: step reports coalesced to ``STEP_EMITS_PER_SECOND
 from __future__ import annotations
 
 import enum
+import math
 import os
 import time
 import traceback
@@ -34,6 +35,7 @@ from gui.session import ModelSession
 from gui.workers import BackgroundTask
 
 STEP_EMITS_PER_SECOND = 10
+POINTS_INTERVAL_S = 0.5  # while training, the scatter's points are re-encoded at most this often (seconds)
 LIVE_POINTS_DELAY = 0.1  # seconds per step from which the latent view follows every step (slow motion)
 _OUT_OF_MEMORY = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
                                    getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)) if t)
@@ -94,6 +96,8 @@ class TrainingWorker(QObject):
         self._pending_steps: list[StepReport] = []
         self._last_step_emit = 0.0
         self._last_points: EncodedPoints | None = None
+        self._last_points_epoch = -1  # the epoch whose weights _last_points encodes
+        self._last_points_at = -math.inf  # perf_counter() of that encoding
         self._trainer: Trainer | None = None
 
     @Slot()
@@ -125,7 +129,8 @@ class TrainingWorker(QObject):
         keep = bool(record.history.steps) and not (result.status == RunStatus.DIVERGED and not record.history.epochs)
         points = None
         if keep:
-            finished_here = result.status == RunStatus.FINISHED and self._last_points is not None
+            finished_here = (result.status == RunStatus.FINISHED and self._last_points is not None
+                             and self._last_points_epoch == record.epochs_done)
             points = self._last_points if finished_here else self._encode(record, data)  # the last epoch's are these weights
         self.outcome = RunOutcome(result.status, result.message, record if keep else None, points,
                                   result.train_seconds, result.samples_per_second)
@@ -150,9 +155,15 @@ class TrainingWorker(QObject):
             self.stepsReported.emit(batch)
 
     def _on_epoch(self, report: EpochReport) -> None:
+        """Every epoch's figures go to the window; its encoded points at most every POINTS_INTERVAL_S.
+        On a GPU an epoch can take 0.2 s: re-encoding 10,000 digits and redrawing every view that
+        follows the points 5 times a second would starve the GUI thread (and slow training)."""
         self._flush_steps()
-        points = self._last_points = self._encode(report.record, self._data)
-        self.epochFinished.emit(report, points)
+        points = None
+        if time.perf_counter() - self._last_points_at >= POINTS_INTERVAL_S:
+            points = self._last_points = self._encode(report.record, self._data)
+            self._last_points_epoch, self._last_points_at = report.record.epochs_done, time.perf_counter()
+        self.epochFinished.emit(report, points)  # points None: the scatter keeps the last ones for now
 
     @staticmethod
     def _encode(record: RunRecord, data: DatasetSplits) -> EncodedPoints:
@@ -375,8 +386,8 @@ class Training(QObject):
         self.epochFinished.emit(report)
 
     def _show(self, run: _Run, record: RunRecord, points: EncodedPoints | None) -> None:
-        if run.shown:
-            self.session.update_record(record)
+        if run.shown:  # an epoch whose points were skipped (fast epochs) updates the record quietly
+            self.session.update_record(record, notify=points is not None)
         else:
             self.session.set_record(record, data=self.dataset, dirty=True)
             run.shown = True

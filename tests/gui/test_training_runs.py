@@ -190,3 +190,23 @@ def test_the_dataset_is_loaded_once_per_seed(qtbot, main_window, monkeypatch):
         main_window.session.set_dirty(False)
     assert loads == [0, 1]
     assert main_window.training.dataset.split_seed == 1
+
+
+def test_fast_epochs_reach_the_plot_but_not_a_new_scatter_each_time(qtbot, main_window, monkeypatch):
+    """On a GPU an epoch can take 0.2 s. Every epoch's figures still reach the window, but the scatter
+    is re-encoded at most every POINTS_INTERVAL_S (here: never after the first), and the finished
+    run's points encode its final weights, not the stale ones."""
+    import gui.training
+    from core.points import encode_points
+
+    monkeypatch.setattr(gui.training, "POINTS_INTERVAL_S", 3600.0)
+    window = main_window
+    set_form(window.training_panel, epochs=3)
+    epochs, points_changes = [], []
+    window.training.epochFinished.connect(lambda report: epochs.append(report.row.epoch))
+    window.session.pointsChanged.connect(lambda: points_changes.append(window.session.points))
+    assert train_to_the_end(qtbot, window).status == "finished"
+    assert epochs == [1, 2, 3]
+    assert len(points_changes) == 2  # the first epoch's, then the finished run's
+    final = encode_points(window.session.record.build_model(), window.session.data)
+    assert torch.allclose(torch.as_tensor(window.session.points.plane), torch.as_tensor(final.plane))
