@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import Tensor
 
 from core.errors import ConfigError
 
@@ -58,3 +59,22 @@ def describe_device(device: torch.device | str, threads: int | None = None) -> s
     if device.type == "mps":
         return "MPS (Apple GPU)"
     return str(device)
+
+
+def mps_missing_op(model: torch.nn.Module, x: Tensor, labels: Tensor) -> str:
+    """Run one forward and backward pass of a copy of ``model`` on MPS with a small batch (``x``
+    (B, C, H, W), ``labels`` (B,), on the CPU). Returns "" when it works, else why training should
+    fall back to the CPU: PyTorch's MPS backend still lacks some operations, and an error in the
+    middle of a run would lose it. Untested here: no Apple GPU in CI or on the build machines."""
+    import copy
+
+    try:
+        probe = copy.deepcopy(model).to("mps")
+        x_mps, labels_mps = x.to("mps"), labels.to("mps")
+        logits, mu, logvar = probe(x_mps, labels_mps)
+        loss = logits.float().sum() + mu.sum() + (logvar.sum() if logvar is not None else 0)
+        loss.backward()
+    except (NotImplementedError, RuntimeError, TypeError) as exc:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        return f"the Apple GPU (MPS) cannot run this model ({reason}): training on the CPU instead"
+    return ""

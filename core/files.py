@@ -3,7 +3,9 @@
 A model file is a ``core.run_record.RunRecord`` serialised as one safetensors file: the tensors
 (model weights, optimiser moments, noise RNG state) plus string metadata holding the model and
 training configs, the position, the training history, the dataset, the class names and the app
-version. Loading never runs code from the file. Files written by release 0.1.0 still open.
+version; and the training timeline when the run kept one (core.timeline: float16 tensors under
+``timeline.`` plus its figures as JSON). Loading never runs code from the file. Files written by
+release 0.1.0 still open.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from torch import Tensor
 from core.config import ModelConfig, TrainConfig
 from core.errors import CheckpointError, LatentMorphError
 from core.run_record import History, RunRecord, TrainingPosition
+from core.timeline import timeline_from, timeline_metadata, timeline_tensors
 
 FORMAT_NAME = "latent-morph"
 FORMAT_VERSION = 1
@@ -30,6 +33,7 @@ MODEL_PREFIX = "model."
 OPTIMIZER_PREFIX = "optimizer."
 NOISE_RNG_KEY = "rng.noise"
 NOISE_RNG_DEVICE_KEY = "noise_rng_device"  # the device type the noise state came from; absent: "cpu"
+TIMELINE_KEY = "timeline"  # the training timeline's figures (core.timeline); absent in files without one
 
 
 @contextlib.contextmanager
@@ -107,6 +111,7 @@ def save_checkpoint(checkpoint: RunRecord, path: str | os.PathLike) -> Path:
         optimizer_groups = checkpoint.optimizer_state["param_groups"]
     if checkpoint.noise_rng_state is not None:
         tensors[NOISE_RNG_KEY] = checkpoint.noise_rng_state.cpu().contiguous()
+    tensors.update(timeline_tensors(checkpoint.timeline))  # none for a record without one
     metadata = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
@@ -121,6 +126,8 @@ def save_checkpoint(checkpoint: RunRecord, path: str | os.PathLike) -> Path:
     }
     if checkpoint.noise_rng_state is not None:
         metadata[NOISE_RNG_DEVICE_KEY] = checkpoint.noise_rng_device
+    if checkpoint.timeline is not None and checkpoint.timeline.snapshots:
+        metadata[TIMELINE_KEY] = timeline_metadata(checkpoint.timeline)
     with atomic_output(path) as temp:
         try:
             save_file(tensors, str(temp), metadata=metadata)
@@ -223,6 +230,7 @@ def _checkpoint_from(tensors: dict[str, Tensor], metadata: dict[str, str], path:
         optimizer_state=optimizer_state,
         noise_rng_state=noise,
         noise_rng_device=noise_device if noise is not None else "cpu",
+        timeline=timeline_from(tensors, metadata.get(TIMELINE_KEY, "")),
     )
 
 

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from core import __version__
 from core.config import ModelConfig, TrainConfig
+from core.timeline import Timeline
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ class RunRecord:
     noise_rng_state: Tensor | None = None  # the reparameterisation noise generator's state
     noise_rng_device: str = "cpu"  # the device type whose generator wrote it: cpu | cuda | mps
     app_version: str = __version__
+    timeline: Timeline | None = None  # the test points' snapshots to replay (core.timeline); None in older files
 
     @property
     def epochs_done(self) -> int:

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from core.config import ModelConfig, TrainConfig
 from core.data import DatasetSplits
-from core.device import resolve_device
+from core.device import mps_missing_op, resolve_device
 from core.errors import ConfigError
 from core.files import save_checkpoint
 from core.graphed_step import GraphedTrainingStep, cuda_graphs_wanted
@@ -29,6 +29,7 @@ from core.losses import free_bits_kl, kl_per_dimension, loss_terms
 from core.models import LatentModel, build_model
 from core.run_record import (EpochRow, History, RunRecord, StepRow, TrainingPosition, copy_optimizer_state,
                              mean_rows)
+from core.timeline import TimelineRecorder
 
 PAUSE_POLL_SECONDS = 0.05
 # A loss this many times the untrained model's has left any sensible optimum: a run with lr 10 can
@@ -256,6 +257,13 @@ class Trainer:
         self.model_config = model_config
         self.train_config = train_config
         self.device = resolve_device(train_config.device)
+        # why the run is not on the device asked for ("" when it is): for the CLI and the window to show
+        self.device_note = ""
+        if self.device.type == "mps":
+            self.device_note = mps_missing_op(build_model(model_config, seed=train_config.seed),
+                                              data.train_x[:2], data.train_y[:2])
+            if self.device_note:
+                self.device = torch.device("cpu")
         self.data = data.to(self.device)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.on_step = on_step
@@ -275,6 +283,12 @@ class Trainer:
         self.position = TrainingPosition()
         if resume is not None:
             self._restore(resume)
+        # the test points' snapshots to replay (core.timeline); a resumed run continues its record's
+        self.timeline_recorder = TimelineRecorder(
+            self.data.test_x, self.data.test_y, model_config.latent_dim, model_config.is_conditional,
+            train_config.seed, self.steps_per_epoch, bf16=self._bf16,
+            resumed=resume.timeline if resume is not None else None)
+        self.timeline_recorder.begin(self.model, self.position.global_step)
         self._last_good = self.record()
         self._clock = _Clock()
         self._schedule = train_config.schedule
@@ -336,7 +350,8 @@ class Trainer:
             model_config=self.model_config, weights=self.weights_copy(), train_config=self.train_config,
             history=self.history.copy(), dataset=self.data.name, class_names=self.data.class_names,
             position=self.position.copy(), optimizer_state=copy_optimizer_state(self.optimizer.state_dict()),
-            noise_rng_state=self.noise.get_state().cpu(), noise_rng_device=self.device.type)
+            noise_rng_state=self.noise.get_state().cpu(), noise_rng_device=self.device.type,
+            timeline=self.timeline_recorder.timeline)  # immutable: shared, not copied
 
     def _save(self, record: RunRecord) -> None:
         if self.checkpoint_path is not None:
@@ -448,6 +463,7 @@ class Trainer:
                             self.position.global_step, loss, recon, kl, speed,
                             eta_seconds(self._samples_left(), clock.samples_per_second), beta, kl_optimised)
         self.history.steps.append(report.row)
+        self.timeline_recorder.after_report(self.model, self.position.global_step, loss, recon, kl)
         self._interval_sums.zero_()
         self._interval_beta = 0.0
         clock.interval_steps = clock.interval_samples = 0
@@ -469,6 +485,7 @@ class Trainer:
         if not math.isfinite(row.val_loss) and len(self.data.val_x):
             return RunStatus.DIVERGED, self._diverged_message("became NaN or infinite")
         self.history.epochs.append(row)
+        self.timeline_recorder.after_epoch(self.model, self.position.global_step, row.val_loss)
         record = self._last_good = self.record()
         self._save(record)
         if self.on_epoch is not None:

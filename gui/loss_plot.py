@@ -162,6 +162,13 @@ class LossPlot(QWidget):
             curve.setZValue(5)
         self._set_titles()
         self._set_dimension_titles()
+        # the replayed snapshot's step (gui/timeline_bar.py), on every plot that shares the step axis
+        self.cursors = [plot.addLine(x=0, pen=pg.mkPen("#444444", width=1.2, style=Qt.PenStyle.DashLine))
+                        for plot in (*self.plots.values(), self.in_use_plot)]
+        for cursor in self.cursors:
+            cursor.setZValue(20)
+            cursor.hide()
+        self.cursor_step: int | None = None
 
         self.series = {key: GrowableSeries() for key in STEP_COLOURS}
         self.train_epoch_series = GrowableSeries(64)
@@ -248,6 +255,7 @@ class LossPlot(QWidget):
         self.ended = False
         self.follow_data = True
         self._view_bounds = {}
+        self.set_cursor(None)
         self._stale = True
 
     def set_planned_steps(self, steps: int | None) -> None:
@@ -303,6 +311,16 @@ class LossPlot(QWidget):
             self.summary_label.setText(f"{len(history.steps):,} steps, {len(history.epochs)} epochs · "
                                        f"final loss {last.loss:.2f}")
         self._stale = True
+
+    def set_cursor(self, step: int | None) -> None:
+        """Mark optimiser step ``step`` on the plots (a replayed timeline snapshot's); None removes the mark."""
+        self.cursor_step = None if step is None else int(step)
+        for cursor in self.cursors:
+            if step is None:
+                cursor.hide()
+            else:
+                cursor.setValue(float(step))
+                cursor.show()
 
     # ----- drawing -----
     def set_log_scale(self, on: bool) -> None:

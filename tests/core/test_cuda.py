@@ -135,3 +135,28 @@ def test_train_resume_says_so_when_the_noise_cannot_continue_exactly(tiny_data, 
     out, err = capsys.readouterr()
     assert "trained on CUDA, resumed on CPU" in json.loads(out)["resume_note"]
     assert "latent-morph train: note: trained on CUDA" in err
+
+
+def test_a_model_mps_cannot_run_trains_on_the_cpu_and_says_why(tiny_data, monkeypatch):
+    """No Apple GPU here: the MPS device and its missing operation are simulated. The probe's verdict
+    moves the run to the CPU before any data goes to the device, and the note says why."""
+    import core.training
+
+    monkeypatch.setattr(core.training, "resolve_device", lambda name: torch.device("mps"))
+    monkeypatch.setattr(core.training, "mps_missing_op", lambda model, x, labels: "the Apple GPU (MPS) cannot "
+                        "run this model (aten::foo is not implemented): training on the CPU instead")
+    trainer = Trainer(MODEL, replace(TRAIN, device="mps"), tiny_data)
+    assert trainer.device.type == "cpu" and trainer.data.train_x.device.type == "cpu"
+    assert "training on the CPU instead" in trainer.device_note
+    assert trainer.run().status == "finished"
+
+
+def test_the_mps_probe_reports_a_missing_operation_instead_of_raising(tiny_data):
+    from core.device import mps_missing_op
+    from core.models import build_model
+
+    note = mps_missing_op(build_model(MODEL), tiny_data.train_x[:2], tiny_data.train_y[:2])
+    if torch.backends.mps.is_available():
+        assert note == ""
+    else:  # here: moving to "mps" fails, as a missing operation would
+        assert note.startswith("the Apple GPU (MPS) cannot run this model (") and "on the CPU instead" in note

@@ -160,7 +160,8 @@ def test_bf16_autocast_is_seen_when_it_is_on(tiny_data, monkeypatch, autocast_ca
 
     monkeypatch.setattr(training, "cpu_has_fast_bf16", lambda: True)
     Trainer(SMALL, _config(epochs=1, batch_size=200), tiny_data).run()
-    assert autocast_calls == [("cpu", torch.bfloat16)] * 2 * 3
+    # twice a step (encoder, decoder); once for each of the timeline's 4 snapshots (untrained, steps 1 and 2, the end)
+    assert autocast_calls == [("cpu", torch.bfloat16)] * (2 * 3 + 4)
 
 
 @pytest.mark.parametrize("model_config", [ModelConfig(arch="conv", hidden=(32,)), ModelConfig(hidden=(64,), recon="mse")],
