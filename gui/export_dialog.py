@@ -1,39 +1,51 @@
-"""Export the morph (GIF / MP4 / PNG strip) off the GUI thread, and the scatter (PNG / SVG)."""
+"""Export the morph (GIF / MP4 / WebP / APNG / PNG strip; optionally with the latent map and captions)
+off the GUI thread, and the scatter (PNG / SVG)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QRectF, QSettings, QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QMessageBox, QProgressDialog, QPushButton, QSpinBox, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressDialog, QPushButton, QSpinBox,
+                               QWidget)
 
 from core.errors import ExportError, LatentMorphError
-from core.export import (EXPORT_FORMATS, GIF_TICK_MS, MAX_FPS, MAX_ROW_FRAMES, MAX_SCALE, export_morph, gif_frame_rate,
-                         playback_frame_count, strip_layout)
+from core.export import (EXPORT_FORMATS, GIF_TICK_MS, MAX_FPS, MAX_ROW_FRAMES, export_morph, gif_frame_rate,
+                         playback_frame_count, slide_shape, strip_layout)
 from core.files import atomic_output
+from core.morph_map import MAX_SIZE, MIN_SIZE, UPSCALES, MapScene
 from gui.workers import BackgroundTask
 
-MORPH_FILTERS = "Animated GIF (*.gif);;MP4 video (*.mp4);;PNG strip (*.png)"
+MORPH_FILTERS = ("Animated GIF (*.gif);;MP4 video (*.mp4);;Animated WebP (*.webp);;Animated PNG (*.apng);;"
+                 "PNG strip (*.png)")
 SCATTER_FILTERS = "PNG image (*.png);;SVG drawing (*.svg)"
 DEFAULT_SCALE = 10  # 28 px digits become 280 px
 MAX_STRIP_COLUMNS = 100
+UPSCALE_NAMES = {"nearest": "Nearest neighbour (crisp pixels)", "smooth": "Smooth (Lanczos)"}
 # what the export dialog remembers (QSettings keys); "folder" is shared with the scatter export
 FOLDER_KEY = "export/folder"
-MORPH_KEYS = {"format": "export/morph_format", "scale": "export/morph_scale", "fps": "export/morph_fps",
-              "columns": "export/morph_columns", "loop": "export/morph_loop", "bounce": "export/morph_bounce"}
+MORPH_KEYS = {"format": "export/morph_format", "size": "export/morph_size", "fps": "export/morph_fps",
+              "columns": "export/morph_columns", "loop": "export/morph_loop", "bounce": "export/morph_bounce",
+              "upscale": "export/morph_upscale", "map": "export/morph_map", "caption": "export/morph_caption"}
+OLD_SCALE_KEY = "export/morph_scale"  # what releases before sizes in px remembered
 
 
 @dataclass(frozen=True)
 class MorphExportOptions:
     path: Path
-    scale: int = DEFAULT_SCALE
+    scale: int = DEFAULT_SCALE  # pixel scale, used when ``size`` is None
     fps: float = 12.0
     loop: bool = True
     bounce: bool = False
     columns: int | None = None  # frames per row of a PNG strip; None: at most MAX_ROW_FRAMES, rows filled evenly
+    size: int | None = None  # the digit's height in px (MIN_SIZE..MAX_SIZE); None: its own times ``scale``
+    upscale: str = "nearest"  # or "smooth"
+    with_map: bool = False  # the latent map beside the digit, a dot moving along the path
+    caption: bool = False  # the points' classes and t under each frame
 
 
 def pictures_folder() -> Path | None:
@@ -86,39 +98,58 @@ def choose_save_path(parent: QWidget | None, title: str, filters: str, directory
 
 
 class MorphExportDialog(QDialog):
-    """File, size, speed, strip layout and loop options for a morph export.
+    """File, size, upscaling, map, captions, speed, strip layout and loop options for a morph export.
 
     It starts in the last folder written to and with the options chosen last time (kept in
-    ``settings``, the app's QSettings unless given); accepting it remembers them.
+    ``settings``, the app's QSettings unless given); accepting it remembers them. The map option
+    is offered when ``map_available`` (a morph between encoded points is shown).
     """
 
     def __init__(self, frame_shape: tuple[int, int], fps: float, bounce: bool, parent: QWidget | None = None,
-                 path: str | Path = "", frame_count: int | None = None, settings: QSettings | None = None) -> None:
+                 path: str | Path = "", frame_count: int | None = None, settings: QSettings | None = None,
+                 map_available: bool = True) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export morph")
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(500)
         self._frame_shape = frame_shape
         self._frame_count = frame_count
         self.settings = settings if settings is not None else QSettings()
-        defaults = {"format": ".gif", "scale": DEFAULT_SCALE, "fps": int(round(fps)), "columns": 0, "loop": True,
-                    "bounce": bool(bounce)}  # the panel's speed and bounce until the user chose their own
+        old_scale = _setting(self.settings, OLD_SCALE_KEY, DEFAULT_SCALE, int)
+        defaults = {"format": ".gif", "size": min(MAX_SIZE, max(MIN_SIZE, frame_shape[0] * old_scale)),
+                    "fps": int(round(fps)), "columns": 0, "loop": True,
+                    "bounce": bool(bounce),  # the panel's speed and bounce until the user chose their own
+                    "upscale": "nearest", "map": False, "caption": False}
         remembered = {name: _setting(self.settings, MORPH_KEYS[name], default, type(default))
                       for name, default in defaults.items()}
         if remembered["format"] not in EXPORT_FORMATS:
             remembered["format"] = ".gif"
+        if remembered["upscale"] not in UPSCALES:
+            remembered["upscale"] = "nearest"
         if not path:
             path = start_folder(self.settings) / f"morph{remembered['format']}"
         self.path_edit = QLineEdit(str(path))
-        self.path_edit.setPlaceholderText("morph.gif, morph.mp4 or morph.png (a strip)")
+        self.path_edit.setPlaceholderText("morph.gif, .mp4, .webp, .apng (animated PNG) or .png (a strip)")
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
         path_row = QHBoxLayout()
         path_row.addWidget(self.path_edit, 1)
         path_row.addWidget(browse)
-        self.scale_spin = QSpinBox()
-        self.scale_spin.setRange(1, MAX_SCALE)
-        self.scale_spin.setValue(remembered["scale"])
-        self.scale_spin.setPrefix("×")
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(MIN_SIZE, MAX_SIZE)
+        self.size_spin.setSingleStep(frame_shape[0])  # whole multiples of the digit: crisp nearest-neighbour pixels
+        self.size_spin.setValue(min(MAX_SIZE, max(MIN_SIZE, remembered["size"])))
+        self.size_spin.setToolTip(f"The digit's height in pixels, {MIN_SIZE} to {MAX_SIZE}")
+        self.upscale_combo = QComboBox()
+        for key in UPSCALES:
+            self.upscale_combo.addItem(UPSCALE_NAMES[key], key)
+        self.upscale_combo.setCurrentIndex(self.upscale_combo.findData(remembered["upscale"]))
+        self.map_box = QCheckBox("Latent map beside the digit, a dot moving along the path")
+        self.map_box.setChecked(remembered["map"] and map_available)
+        self.map_box.setEnabled(map_available)
+        if not map_available:
+            self.map_box.setToolTip("The map needs the encoded digits of the latent view")
+        self.caption_box = QCheckBox("Caption: the points' classes and t")
+        self.caption_box.setChecked(remembered["caption"])
         self.fps_spin = QSpinBox()
         self.fps_spin.setRange(1, int(MAX_FPS))
         self.fps_spin.setValue(remembered["fps"])
@@ -131,7 +162,7 @@ class MorphExportDialog(QDialog):
         self.columns_spin.setValue(remembered["columns"])
         self.columns_spin.setToolTip("Frames per row of a PNG strip; the rows follow")
         self.layout_note = QLabel()  # a PNG strip's rows and size
-        self.loop_box = QCheckBox("Loop forever (GIF)")
+        self.loop_box = QCheckBox("Loop forever (GIF, WebP, APNG)")
         self.loop_box.setChecked(remembered["loop"])
         self.bounce_box = QCheckBox("Bounce: play forward, then back")
         self.bounce_box.setChecked(remembered["bounce"])
@@ -140,7 +171,10 @@ class MorphExportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow("File", path_row)
-        form.addRow("Pixel scale", self.scale_spin)
+        form.addRow("Size", self.size_spin)
+        form.addRow("Upscaling", self.upscale_combo)
+        form.addRow("", self.map_box)
+        form.addRow("", self.caption_box)
         form.addRow("Speed", self.fps_spin)
         form.addRow("", self.rate_note)
         form.addRow("Strip columns", self.columns_spin)
@@ -148,16 +182,21 @@ class MorphExportDialog(QDialog):
         form.addRow("", self.loop_box)
         form.addRow("", self.bounce_box)
         form.addRow(self.buttons)
-        for spin in (self.scale_spin, self.fps_spin, self.columns_spin):
+        for spin in (self.size_spin, self.fps_spin, self.columns_spin):
             spin.valueChanged.connect(self._update)
         self.path_edit.textChanged.connect(self._update)
-        self.bounce_box.toggled.connect(self._update)
+        for box in (self.bounce_box, self.map_box, self.caption_box):
+            box.toggled.connect(self._update)
         self._update()
 
+    def _frame_size(self) -> tuple[int, int]:
+        """(height, width) px of one exported frame with the options as they stand."""
+        return slide_shape(self._frame_shape, size=self.size_spin.value(), with_map=self.map_box.isChecked(),
+                           caption=self.caption_box.isChecked())
+
     def _update(self) -> None:
-        height, width = self._frame_shape
-        scale = self.scale_spin.value()
-        self.scale_spin.setSuffix(f"   ({width * scale} × {height * scale} px)")
+        frame_h, frame_w = self._frame_size()
+        self.size_spin.setSuffix(f" px tall   (each frame {frame_w} × {frame_h} px)")
         suffix = Path(self.path_edit.text().strip()).suffix.lower()
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(suffix in EXPORT_FORMATS)
         fps = self.fps_spin.value()
@@ -166,10 +205,11 @@ class MorphExportDialog(QDialog):
                                + ("exactly" if abs(written - fps) < 1e-9 else f"as {written:.3g} fps"))
         self.rate_note.setVisible(suffix == ".gif")
         self.columns_spin.setEnabled(suffix == ".png")
+        self.loop_box.setEnabled(suffix in (".gif", ".webp", ".apng"))
         self.layout_note.setVisible(suffix == ".png" and self._frame_count is not None)
         if self._frame_count is not None:
             count = playback_frame_count(self._frame_count, self.bounce_box.isChecked())
-            rows, columns, strip_h, strip_w = strip_layout(count, self._frame_shape, scale,
+            rows, columns, strip_h, strip_w = strip_layout(count, (frame_h, frame_w), 1,
                                                            self.columns_spin.value() or None)
             self.layout_note.setText(f"{count} frames: {rows} row{'s' if rows > 1 else ''} of {columns}, "
                                      f"{strip_w:,} × {strip_h:,} px")
@@ -180,9 +220,12 @@ class MorphExportDialog(QDialog):
             self.path_edit.setText(str(path))
 
     def options(self) -> MorphExportOptions:
-        return MorphExportOptions(Path(self.path_edit.text().strip()), self.scale_spin.value(),
-                                  float(self.fps_spin.value()), self.loop_box.isChecked(), self.bounce_box.isChecked(),
-                                  self.columns_spin.value() or None)
+        return MorphExportOptions(Path(self.path_edit.text().strip()), DEFAULT_SCALE, float(self.fps_spin.value()),
+                                  self.loop_box.isChecked(), self.bounce_box.isChecked(),
+                                  self.columns_spin.value() or None, size=self.size_spin.value(),
+                                  upscale=self.upscale_combo.currentData(),
+                                  with_map=self.map_box.isChecked() and self.map_box.isEnabled(),
+                                  caption=self.caption_box.isChecked())
 
     def accept(self) -> None:
         self.remember()
@@ -191,8 +234,9 @@ class MorphExportDialog(QDialog):
     def remember(self) -> None:
         """Keep the folder and options for the next export (and the next session)."""
         options = self.options()
-        values = {"format": options.path.suffix.lower(), "scale": options.scale, "fps": int(options.fps),
-                  "columns": options.columns or 0, "loop": options.loop, "bounce": options.bounce}
+        values = {"format": options.path.suffix.lower(), "size": self.size_spin.value(), "fps": int(options.fps),
+                  "columns": options.columns or 0, "loop": options.loop, "bounce": options.bounce,
+                  "upscale": options.upscale, "map": self.map_box.isChecked(), "caption": options.caption}
         for name, key in MORPH_KEYS.items():
             self.settings.setValue(key, values[name])
         remember_folder(self.settings, options.path)
@@ -228,13 +272,20 @@ class ExportRunner(QObject):
     def is_busy(self) -> bool:
         return self.task is not None and self.task.is_running()
 
-    def export_morph(self, frames: np.ndarray, options: MorphExportOptions) -> BackgroundTask | None:
+    def export_morph(self, frames: np.ndarray, options: MorphExportOptions, scene: MapScene | None = None,
+                     captions: tuple[str, ...] | None = None) -> BackgroundTask | None:
+        """Write ``frames`` (T, H, W) as ``options`` say, on a worker thread; ``scene`` (the map, drawn
+        there too) and ``captions`` are used when the options ask for them."""
         if self.is_busy():
             self.statusMessage.emit("An export is already running")
             return None
         frames = np.array(frames, copy=True)  # the worker owns its copy; the panel may re-decode meanwhile
+        scene = scene if options.with_map else None
+        captions = captions if options.caption else None
         task = BackgroundTask(lambda report: export_morph(frames, options.path, options.scale, options.fps,
-                                                          options.bounce, options.loop, report, options.columns), self)
+                                                          options.bounce, options.loop, report, options.columns,
+                                                          size=options.size, upscale=options.upscale,
+                                                          captions=captions, scene=scene), self)
         progress = QProgressDialog(f"Writing {options.path.name}…", "Cancel", 0, 100, self._parent_widget)
         progress.setWindowTitle("Export morph")
         # not modal: a modal dialog's setValue() runs processEvents(), and the re-entrant event
@@ -253,6 +304,32 @@ class ExportRunner(QObject):
         self.last_error = None
         task.start()
         progress.show()  # at once: the first report comes after the first frame is written
+        return task
+
+    def run(self, job: Callable[[Callable[[float], None]], dict], path: Path, title: str) -> BackgroundTask | None:
+        """Run ``job(report)``, an export to ``path`` that returns export_morph's kind of result, on a
+        worker thread with this runner's progress dialog (titled ``title``), cancel and messages
+        (the training timeline's export, gui/timeline_bar.py; export_morph wires the same by itself)."""
+        if self.is_busy():
+            self.statusMessage.emit("An export is already running")
+            return None
+        task = BackgroundTask(job, self)
+        progress = QProgressDialog(f"Writing {path.name}…", "Cancel", 0, 100, self._parent_widget)
+        progress.setWindowTitle(title)
+        progress.setWindowModality(Qt.WindowModality.NonModal)  # see export_morph
+        progress.setMinimumDuration(0)
+        progress.setAutoClose(False)
+        progress.setAutoReset(False)
+        progress.canceled.connect(task.cancel)
+        task.progressed.connect(self._show_progress)
+        task.succeeded.connect(lambda result: self._succeeded(_saved_message(result)))
+        task.failed.connect(self._failed)
+        task.cancelled.connect(lambda: self._cancelled(path))
+        task.finished.connect(self._close_progress)
+        self.task, self.progress = task, progress
+        self.last_error = None
+        task.start()
+        progress.show()
         return task
 
     def wait_until_done(self) -> None:

@@ -1,5 +1,5 @@
 """One grid function (core.export.tile_images) for files and screen; PNG strips that wrap onto rows;
-the frame rate a GIF really stores; progress from the first frame."""
+the frame rate a GIF really stores; progress from the first frame; sizes in px, nearest or smooth."""
 
 import numpy as np
 import pytest
@@ -96,10 +96,50 @@ def test_frames_are_enlarged_one_at_a_time_and_an_export_too_big_for_memory_is_r
         core.export.export_morph(frames, tmp_path / "big.gif", scale=10)
     assert not (tmp_path / "big.gif").exists()
     enlarged = []
-    real = core.export.ScaledFrames.__getitem__
-    monkeypatch.setattr(core.export.ScaledFrames, "__getitem__",
+    real = core.export.SlideFrames.__getitem__
+    monkeypatch.setattr(core.export.SlideFrames, "__getitem__",
                         lambda self, index: enlarged.append(index) or real(self, index))
     progress_at = []
     core.export.export_morph(frames, tmp_path / "big.mp4", scale=10,
                              progress=lambda f: progress_at.append(len(enlarged)))
     assert progress_at[0] == 0 and enlarged == list(range(10))  # reported before any, each made once
+
+
+def _two_tone(count: int = 3) -> np.ndarray:
+    """Black and white stripes, shifted a column each frame (a writer merges equal neighbours into one
+    longer frame): any grey in an enlargement was made by the resampling."""
+    frames = np.zeros((count, 28, 28), np.float32)
+    for index in range(count):
+        frames[index, :, index % 2::2] = 1.0
+    return frames
+
+
+@pytest.mark.parametrize("upscale, greys_made", [("nearest", False), ("smooth", True)])
+def test_a_size_in_px_enlarges_crisp_or_smooth(tmp_path, upscale, greys_made):
+    result = export_morph(_two_tone(), tmp_path / "m.apng", size=100, upscale=upscale)  # 100 / 28: not whole
+    assert (result["width"], result["height"]) == (100, 100)
+    with Image.open(tmp_path / "m.apng") as image:
+        assert image.n_frames == 3 and image.size == (100, 100)
+        values = set(np.unique(np.asarray(image.convert("L"))))
+    assert values <= {0, 255} or greys_made
+    assert (len(values) > 2) == greys_made
+
+
+@pytest.mark.parametrize("options, says", [
+    ({"size": 27}, "from 28 to 1024 px"), ({"size": 1025}, "from 28 to 1024 px"),
+    ({"upscale": "bilinear"}, "nearest or smooth"), ({}, ".apng (animated PNG)"),
+])
+def test_sizes_upscaling_and_file_names_outside_the_choices_are_refused(tmp_path, options, says):
+    target = tmp_path / ("m.bmp" if not options else "m.gif")
+    with pytest.raises(ConfigError, match=says.replace("(", r"\(").replace(")", r"\)")):
+        export_morph(_frames(3), target, **options)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_colour_frames_tile_with_grey_gutters_in_every_channel():
+    tiles = np.zeros((3, 4, 5, 3), np.uint8)
+    tiles[..., 0] = 255  # red tiles
+    grid = tile_images(tiles, columns=2, padding=1)
+    assert grid.shape == (2 * 4 + 1, 2 * 5 + 1, 3)
+    assert (grid[4] == round(GRID_PAD_VALUE * 255)).all()  # the gutter row, the same grey in R, G and B
+    assert (grid[:4, :5] == (255, 0, 0)).all()

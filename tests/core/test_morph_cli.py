@@ -1,4 +1,5 @@
-"""`morph` run in-process: a CVAE morph changes class, --label keeps one, tours through --digits/--indices."""
+"""`morph` run in-process: a CVAE morph changes class, --label keeps one, tours through --digits/--indices;
+slides with --with-map, --caption, --size, --upscale, and the format by the --out suffix."""
 
 import json
 
@@ -86,3 +87,47 @@ def test_bad_point_choices_exit_2_with_one_line(capsys, tmp_path, trained_vae_ch
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and says in err
+
+
+def test_with_map_caption_and_size_write_the_slide(capsys, tmp_path, trained_vae_checkpoint):
+    target = tmp_path / "slide.webp"
+    code = run_cli(["morph", "--checkpoint", str(trained_vae_checkpoint), "--from-index", "0", "--to-index", "1",
+                    "--frames", "5", "--with-map", "--caption", "--size", "56", "--upscale", "smooth", "--bounce",
+                    "--out", str(target), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["frames"], result["width"], result["height"]) == (8, 112, 68)  # map + digit, caption band
+    from PIL import Image
+
+    with Image.open(target) as slide:
+        assert slide.n_frames == 8 and slide.size == (112, 68)
+        colours = np.asarray(slide.convert("RGB"))[:56, :56].reshape(-1, 3)
+    assert len(np.unique(colours, axis=0)) >= 8  # the map: the class colours, the path and the dot
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--size", "27"], "argument --size: must be from 28 to 1024, got 27"),
+    (["--size", "1025"], "argument --size: must be from 28 to 1024, got 1025"),
+    (["--size", "big"], "argument --size: must be a whole number from 28 to 1024"),
+    (["--upscale", "blurry"], "argument --upscale: invalid choice: 'blurry'"),
+    (["--size", "56", "--scale", "2"], "--size and --scale cannot be combined"),
+    (["--columns", "4"], "--columns lays out a .png strip"),
+    (["--out", "m.bmp"], "choose a .gif, .mp4, .webp, .apng (animated PNG) or .png"),
+    (["--out", "m"], "choose a .gif"),
+])
+def test_bad_slide_options_exit_2_with_one_line(capsys, tmp_path, trained_vae_checkpoint, args, says):
+    out_args = [] if "--out" in args else ["--out", str(tmp_path / "m.gif")]
+    code = run_cli(["morph", "--checkpoint", str(trained_vae_checkpoint), "--from-index", "0", "--to-index", "1",
+                    *out_args, *args])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and says in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cli_s_size_bounds_and_formats_are_the_exporter_s():
+    from core import cli, export, morph_map
+
+    assert (cli.MIN_SIZE, cli.MAX_SIZE) == (morph_map.MIN_SIZE, morph_map.MAX_SIZE)
+    assert cli.MORPH_SUFFIXES == export.EXPORT_FORMATS

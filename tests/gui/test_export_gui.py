@@ -1,14 +1,27 @@
-"""Exports from the explore workspace: morph GIF/PNG off the GUI thread, scatter PNG/SVG, failures."""
+"""Exports from the explore workspace: morph GIF/PNG (and morph-and-map slides) off the GUI thread,
+scatter PNG/SVG, failures."""
 
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 
+from core.class_colours import CLASS_COLOURS
+from decode_helpers import settle
 from gui.export_dialog import MorphExportDialog, MorphExportOptions
 from gui.workers import BackgroundTask
+
+
+def _morph(qtbot, workspace, frames=None):
+    """Morph test digits 0 -> 1 (``frames`` frames) and wait until its frames are decoded."""
+    assert workspace.select_indices(0, 1)
+    if frames is not None:
+        assert workspace.morph_panel.set_frame_count(frames)
+    settle(qtbot, workspace)
+    assert workspace.morph_panel.frames is not None
 
 
 def _export(qtbot, workspace, options):
@@ -19,8 +32,7 @@ def _export(qtbot, workspace, options):
 
 
 def test_a_gif_has_the_chosen_number_of_frames(qtbot, workspace, tmp_path):
-    workspace.select_indices(0, 1)
-    workspace.morph_panel.set_frame_count(9)
+    _morph(qtbot, workspace, 9)
     target = tmp_path / "morph.gif"
     assert _export(qtbot, workspace, MorphExportOptions(target, scale=2, fps=10))
     with Image.open(target) as gif:
@@ -29,8 +41,7 @@ def test_a_gif_has_the_chosen_number_of_frames(qtbot, workspace, tmp_path):
 
 
 def test_bounce_doubles_the_frames_minus_the_two_ends(qtbot, workspace, tmp_path):
-    workspace.select_indices(0, 1)
-    workspace.morph_panel.set_frame_count(9)
+    _morph(qtbot, workspace, 9)
     target = tmp_path / "bounce.gif"
     assert _export(qtbot, workspace, MorphExportOptions(target, scale=1, bounce=True))
     with Image.open(target) as gif:
@@ -38,8 +49,7 @@ def test_bounce_doubles_the_frames_minus_the_two_ends(qtbot, workspace, tmp_path
 
 
 def test_a_png_strip_export(qtbot, workspace, tmp_path):
-    workspace.select_indices(0, 1)
-    workspace.morph_panel.set_frame_count(5)
+    _morph(qtbot, workspace, 5)
     target = tmp_path / "strip.png"
     assert _export(qtbot, workspace, MorphExportOptions(target, scale=1))
     with Image.open(target) as strip:
@@ -47,7 +57,7 @@ def test_a_png_strip_export(qtbot, workspace, tmp_path):
 
 
 def test_a_missing_folder_fails_with_a_message_and_no_file(qtbot, workspace, tmp_path):
-    workspace.select_indices(0, 1)
+    _morph(qtbot, workspace)
     target = tmp_path / "missing" / "morph.gif"
     assert not _export(qtbot, workspace, MorphExportOptions(target))
     assert not target.exists()
@@ -62,7 +72,7 @@ def test_a_read_only_folder_fails_with_a_message_and_no_file(qtbot, workspace, t
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        workspace.select_indices(0, 1)
+        _morph(qtbot, workspace)
         assert not _export(qtbot, workspace, MorphExportOptions(folder / "morph.gif"))
         assert list(folder.iterdir()) == []
         assert "read-only" in workspace.exporter.last_error
@@ -81,9 +91,9 @@ def test_the_dialog_builds_options_and_refuses_unknown_suffixes(workspace, tmp_p
     assert not save.isEnabled()
     dialog.path_edit.setText(str(tmp_path / "a.mp4"))
     assert save.isEnabled()
-    assert "280 × 280 px" in dialog.scale_spin.suffix()
+    assert "each frame 280 × 280 px" in dialog.size_spin.suffix()
     options = dialog.options()
-    assert options.path.name == "a.mp4" and options.scale == 10 and options.fps == 15 and options.bounce
+    assert options.path.name == "a.mp4" and options.size == 280 and options.fps == 15 and options.bounce
 
 
 @pytest.mark.parametrize("name", ["latent.png", "latent.svg"])
@@ -127,7 +137,7 @@ def test_a_folder_the_app_may_not_write_fails_with_a_message_and_no_file(qtbot, 
 
     # root ignores permission bits, so the check core makes is what this test takes away
     monkeypatch.setattr(core.files.os, "access", lambda path, mode: False)
-    workspace.select_indices(0, 1)
+    _morph(qtbot, workspace)
     target = tmp_path / "morph.gif"
     assert not _export(qtbot, workspace, MorphExportOptions(target))
     assert list(tmp_path.iterdir()) == []
@@ -138,14 +148,13 @@ def test_export_morph_asks_through_its_dialog(qtbot, workspace, tmp_path):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    workspace.select_indices(0, 1)
-    workspace.morph_panel.set_frame_count(6)
+    _morph(qtbot, workspace, 6)
     target = tmp_path / "asked.gif"
 
     def fill_in_and_save():
         dialog = QApplication.activeModalWidget()
         assert isinstance(dialog, MorphExportDialog)
-        dialog.scale_spin.setValue(1)
+        dialog.size_spin.setValue(28)
         dialog.accept()
 
     QTimer.singleShot(0, fill_in_and_save)
@@ -157,8 +166,7 @@ def test_export_morph_asks_through_its_dialog(qtbot, workspace, tmp_path):
 
 
 def test_cancelling_a_long_mp4_export_leaves_no_file(qtbot, workspace, tmp_path):
-    workspace.select_indices(0, 1)
-    workspace.morph_panel.set_frame_count(1000)
+    _morph(qtbot, workspace, 1000)
     target = tmp_path / "long.mp4"
     outcomes = []
     with qtbot.waitSignal(workspace.exporter.exportFinished, timeout=30_000) as finished:
@@ -175,7 +183,7 @@ def test_a_progress_report_after_the_export_ended_is_ignored(qtbot, workspace, t
     (CI crashed with a segfault there once)."""
     from PySide6.QtCore import QCoreApplication, QEvent
 
-    workspace.select_indices(0, 1)
+    _morph(qtbot, workspace)
     with qtbot.waitSignal(workspace.exporter.exportFinished, timeout=30_000):
         task = workspace.export_morph(options=MorphExportOptions(tmp_path / "m.gif", scale=2, fps=10))
     assert task.wait(10_000)
@@ -222,12 +230,11 @@ def test_the_screen_grids_are_tiled_by_cores_grid_function():
 
 
 def test_the_dialog_lays_a_24_frame_png_strip_in_rows_and_the_export_follows(qtbot, workspace, tmp_path):
-    workspace.select_indices(0, 1)
-    workspace.morph_panel.set_frame_count(24)
+    _morph(qtbot, workspace, 24)
     target = tmp_path / "strip.png"
     dialog = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, path=target, frame_count=24,
                                settings=_ini_settings(tmp_path))
-    dialog.scale_spin.setValue(1)
+    dialog.size_spin.setValue(28)
     assert dialog.columns_spin.isEnabled() and not dialog.layout_note.isHidden()
     assert "2 rows of 12" in dialog.layout_note.text()  # the default: at most 12 a row
     dialog.columns_spin.setValue(8)
@@ -250,8 +257,7 @@ def test_the_dialog_shows_the_rate_a_gif_really_plays_at(qtbot, workspace, tmp_p
     dialog.path_edit.setText(str(tmp_path / "m.mp4"))
     assert dialog.rate_note.isHidden()
 
-    workspace.select_indices(0, 1)
-    workspace.morph_panel.set_frame_count(4)
+    _morph(qtbot, workspace, 4)
     assert _export(qtbot, workspace, MorphExportOptions(tmp_path / "m.gif", scale=1, fps=12))
     assert workspace.statuses[-1].endswith("at 12.5 fps")
 
@@ -263,7 +269,7 @@ def test_the_dialog_remembers_the_folder_and_options_for_next_time(workspace, tm
     folder.mkdir()
     first = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, settings=_ini_settings(tmp_path))
     first.path_edit.setText(str(folder / "talk.png"))
-    first.scale_spin.setValue(3)
+    first.size_spin.setValue(84)
     first.fps_spin.setValue(20)
     first.columns_spin.setValue(5)
     first.bounce_box.setChecked(True)
@@ -274,7 +280,7 @@ def test_the_dialog_remembers_the_folder_and_options_for_next_time(workspace, tm
                               settings=QSettings(str(tmp_path / "export.ini"), QSettings.Format.IniFormat))
     assert Path(again.path_edit.text()) == folder / "morph.png"
     options = again.options()
-    assert (options.scale, options.fps, options.columns, options.bounce, options.loop) == (3, 20, 5, True, False)
+    assert (options.size, options.fps, options.columns, options.bounce, options.loop) == (84, 20, 5, True, False)
 
 
 def test_with_nothing_remembered_the_dialog_starts_in_pictures_else_home(workspace, tmp_path, monkeypatch):
@@ -295,8 +301,7 @@ def test_with_nothing_remembered_the_dialog_starts_in_pictures_else_home(workspa
 
 
 def test_the_progress_dialog_shows_at_once_and_moves_from_the_first_frame(qtbot, workspace, tmp_path, gate):
-    workspace.select_indices(0, 1)
-    workspace.morph_panel.set_frame_count(24)
+    _morph(qtbot, workspace, 24)
     reports = []
     with qtbot.waitSignal(workspace.exporter.exportFinished, timeout=20_000):
         task = workspace.export_morph(options=MorphExportOptions(tmp_path / "m.gif", scale=4, fps=12))
@@ -306,9 +311,8 @@ def test_the_progress_dialog_shows_at_once_and_moves_from_the_first_frame(qtbot,
     assert reports and reports[0] < 0.1 and reports[-1] == 1.0
 
 
-def _running_export(workspace, target):
-    workspace.select_indices(0, 1)
-    workspace.morph_panel.set_frame_count(24)
+def _running_export(qtbot, workspace, target):
+    _morph(qtbot, workspace, 24)
     task = workspace.export_morph(options=MorphExportOptions(target, scale=4, fps=12))
     assert task is not None and workspace.exporter.is_busy()
     return task
@@ -323,11 +327,12 @@ def test_closing_without_a_running_export_asks_nothing(workspace, monkeypatch):
     assert asked == []
 
 
-def test_closing_during_an_export_can_wait_for_it_with_its_progress_shown(workspace, tmp_path, monkeypatch, gate):
+def test_closing_during_an_export_can_wait_for_it_with_its_progress_shown(qtbot, workspace, tmp_path, monkeypatch,
+                                                                           gate):
     import gui.explore
 
     target = tmp_path / "m.gif"
-    _running_export(workspace, target)
+    _running_export(qtbot, workspace, target)
     seen = []
 
     def wait_for_it(parent):
@@ -350,7 +355,7 @@ def test_closing_during_an_export_can_cancel_it(qtbot, workspace, tmp_path, monk
     import gui.explore
 
     target = tmp_path / "m.gif"
-    _running_export(workspace, target)
+    _running_export(qtbot, workspace, target)
 
     def cancel_it(parent):
         threading.Timer(0.1, gate.set).start()  # the export goes on only after the cancel was asked for
@@ -367,7 +372,7 @@ def test_closing_during_an_export_can_be_called_off(qtbot, workspace, tmp_path, 
     import gui.explore
 
     target = tmp_path / "m.gif"
-    task = _running_export(workspace, target)
+    task = _running_export(qtbot, workspace, target)
     monkeypatch.setattr(gui.explore, "ask_about_running_export", lambda parent: gui.explore.KEEP_WINDOW_OPEN)
     assert not workspace.confirm_close_during_export(workspace)
     assert workspace.exporter.is_busy()  # the export goes on
@@ -398,3 +403,59 @@ def test_the_close_question_offers_wait_cancel_and_keep_open(qtbot, workspace, p
     QTimer.singleShot(0, respond)
     assert gui.explore.ask_about_running_export(workspace) == answer
     assert texts == ["An export is still being written."]
+
+
+# --- slides: size, upscaling, the map and captions, from the dialog to the file -------------------
+
+
+def test_the_dialog_offers_size_upscaling_map_and_captions_and_remembers_them(workspace, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    first = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, path=tmp_path / "talk.webp",
+                              settings=_ini_settings(tmp_path))
+    assert not first.map_box.isChecked() and not first.caption_box.isChecked()
+    first.size_spin.setValue(56)
+    first.map_box.setChecked(True)
+    first.caption_box.setChecked(True)
+    first.upscale_combo.setCurrentIndex(first.upscale_combo.findData("smooth"))
+    assert "each frame 112 × 68 px" in first.size_spin.suffix()  # map beside the digit, a caption band under
+    first.accept()
+
+    again = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace,
+                              settings=QSettings(str(tmp_path / "export.ini"), QSettings.Format.IniFormat))
+    options = again.options()
+    assert (options.path.suffix, options.size, options.upscale, options.with_map, options.caption) == \
+        (".webp", 56, "smooth", True, True)
+    without_points = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, map_available=False,
+                                       settings=QSettings(str(tmp_path / "export.ini"), QSettings.Format.IniFormat))
+    assert not without_points.map_box.isEnabled() and not without_points.options().with_map
+
+
+def test_a_morph_and_map_slide_from_the_window(qtbot, workspace, tmp_path):
+    _morph(qtbot, workspace, 6)
+    target = tmp_path / "slide.apng"
+    options = MorphExportOptions(target, fps=12, size=56, with_map=True, caption=True)
+    assert _export(qtbot, workspace, options)
+    with Image.open(target) as slide:
+        assert slide.n_frames == 6 and slide.size == (112, 68)
+        first = np.asarray(slide.convert("RGB"))
+        slide.seek(5)
+        last = np.asarray(slide.convert("RGB"))
+    colours = set(map(tuple, np.unique(first[:56, :56].reshape(-1, 3), axis=0).tolist()))
+    assert len(colours & {_rgb(colour) for colour in CLASS_COLOURS}) >= 3  # the scatter, in the class colours
+    assert (first[:56, :56] != last[:56, :56]).any()  # the dot moved
+    assert (first[56:] != last[56:]).any()  # t = 0.00, then t = 1.00
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_cancelling_a_morph_and_map_export_leaves_no_file(qtbot, workspace, tmp_path):
+    _morph(qtbot, workspace, 400)
+    target = tmp_path / "long.webp"
+    with qtbot.waitSignal(workspace.exporter.exportFinished, timeout=30_000) as finished:
+        workspace.export_morph(options=MorphExportOptions(target, size=280, with_map=True, caption=True))
+        workspace.exporter.progress.findChild(QPushButton).click()
+    assert finished.args == [False]
+    assert list(tmp_path.iterdir()) == []

@@ -35,7 +35,7 @@ def _write(target: Path):
     return export_morph(FRAMES, target, scale=2, fps=12)
 
 
-TARGETS = ["morph.gif", "morph.mp4", "strip.png", "grid.png", "model.safetensors"]
+TARGETS = ["morph.gif", "morph.mp4", "morph.webp", "morph.apng", "strip.png", "grid.png", "model.safetensors"]
 
 
 def _expect_failure(target: Path, *words):
@@ -95,8 +95,8 @@ def full_disk(monkeypatch):
             handle.write(b"\0" * 1000)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    for name in ("_write_gif", "_write_mp4", "_write_strip"):
-        monkeypatch.setattr(export, name, lambda pixels, temp, **kw: partial_then_full(temp))
+    for suffix in export.WRITERS:
+        monkeypatch.setitem(export.WRITERS, suffix, lambda slides, temp, **kw: partial_then_full(temp))
     monkeypatch.setattr(export, "save_image_grid", lambda pixels, temp, columns: partial_then_full(Path(temp)))
 
     import safetensors.torch
