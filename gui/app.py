@@ -1,4 +1,6 @@
-"""Start the window: ``run_app(argv)``. With ``--screenshot`` it renders itself offscreen and exits."""
+"""Start the window: ``run_app(argv)``. The window appears before torch is imported and fills in
+once a worker thread has imported the engine. With ``--screenshot`` it renders itself offscreen
+and exits."""
 
 from __future__ import annotations
 
@@ -73,6 +75,9 @@ def _can_load(soname: str) -> bool:
 
 
 def run_app(argv: list[str] | None = None) -> int:
+    """Open the window. It appears before torch is imported (two thirds of a cold start): the frame
+    first, saying it is loading, then the panels once a worker thread has imported the engine.
+    ``--screenshot`` builds everything at once instead, renders and exits."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     problem = qt_platform_problem()
     if problem:
@@ -85,59 +90,69 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
 
-    splash = None if args.screenshot else _show_splash(app)
+    from gui.main_window import MainWindow  # the frame only: torch and pyqtgraph come with import_engine
 
-    from gui.main_window import MainWindow  # torch and pyqtgraph load here, after the app exists
-
-    window = MainWindow(data_dir=args.data_dir, remember_settings=not args.screenshot)
     if args.screenshot:
-        window.resize(*SCREENSHOT_SIZE)  # the same picture whatever screen (or none) this runs on
+        return _screenshot(app, args)
+    window = MainWindow(data_dir=args.data_dir, deferred=True)
     window.show()
-    if splash is not None:
-        splash.finish(window)
-    if args.checkpoint:
-        if window.open_model(args.checkpoint):
-            _wait_for_points(app, window)
-            if args.morph and window.explore.select_indices(*args.morph) and args.screenshot:
-                morph = window.explore.morph_panel
-                morph.show_frame(len(morph.frames) // 2)  # a picture halfway through says "morph"
-        elif args.screenshot:
-            return 1
-    if args.screenshot:
-        for _ in range(3):  # let layouts and the plots' first redraw settle
-            app.processEvents()
-        window.loss_plot.redraw()
-        app.processEvents()
-        target = Path(args.screenshot)
-        if not window.grab().save(str(target)):
-            print(f"could not write the screenshot {target}", file=sys.stderr)
-            return 1
-        window.session.set_dirty(False)  # nothing to ask about when closing after a screenshot
-        window.close()
-        return 0
+    _build_when_imported(window, args)
     return app.exec()
 
 
-def _show_splash(app):
-    """Something on screen at once: importing torch alone can take seconds on a cold start."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
-    from PySide6.QtWidgets import QSplashScreen
+def _build_when_imported(window, args: argparse.Namespace) -> None:
+    """Import the engine on a worker thread (the frame stays responsive), then build the panels and
+    open ``--checkpoint``, selecting ``--morph`` once its digits are encoded."""
+    import traceback
 
-    pixmap = QPixmap(420, 160)
-    pixmap.fill(QColor("#1f2933"))
-    painter = QPainter(pixmap)
-    painter.setPen(QColor("white"))
-    painter.setFont(QFont(painter.font().family(), 22, QFont.Weight.Bold))
-    painter.drawText(pixmap.rect().adjusted(0, -20, 0, 0), Qt.AlignmentFlag.AlignCenter, APPLICATION)
-    painter.setFont(QFont(painter.font().family(), 10))
-    painter.setPen(QColor("#9aa5b1"))
-    painter.drawText(pixmap.rect().adjusted(0, 50, 0, 0), Qt.AlignmentFlag.AlignCenter, "Loading PyTorch…")
-    painter.end()
-    splash = QSplashScreen(pixmap)
-    splash.show()
+    from gui.main_window import import_engine
+    from gui.workers import LatestOnly
+
+    def imported(_result: object) -> None:
+        window.finish_construction()
+        if args.checkpoint and window.open_model(args.checkpoint) and args.morph:
+            def select(encoded: bool) -> None:
+                window.modelDataSettled.disconnect(select)
+                if encoded:
+                    window.explore.select_indices(*args.morph)
+
+            window.modelDataSettled.connect(select)
+
+    def failed(error: Exception) -> None:
+        traceback.print_exception(error)
+        window.show_starting(f"Latent Morph could not start: {type(error).__name__}: {error}")
+
+    window.engine_import = LatestOnly(imported, failed, window)
+    window.engine_import.submit(import_engine)
+
+
+def _screenshot(app, args: argparse.Namespace) -> int:
+    from gui.main_window import MainWindow
+
+    window = MainWindow(data_dir=args.data_dir, remember_settings=False)
+    window.resize(*SCREENSHOT_SIZE)  # the same picture whatever screen (or none) this runs on
+    window.show()
+    if args.checkpoint:
+        if not window.open_model(args.checkpoint):
+            return 1
+        _wait_for_points(app, window)
+        if args.morph and window.explore.select_indices(*args.morph):
+            morph = window.explore.morph_panel
+            morph.show_frame(len(morph.current_frames()) // 2)  # a picture halfway through says "morph"
+    explore = window.explore
+    for jobs in (explore.latent_view.manifold_jobs, explore.generate_panel.decodes):
+        jobs.finish_here()  # the decodes the window would show a moment later, in the picture now
+    for _ in range(3):  # let layouts and the plots' first redraw settle
+        app.processEvents()
+    window.loss_plot.redraw()
     app.processEvents()
-    return splash
+    target = Path(args.screenshot)
+    if not window.grab().save(str(target)):
+        print(f"could not write the screenshot {target}", file=sys.stderr)
+        return 1
+    window.session.set_dirty(False)  # nothing to ask about when closing after a screenshot
+    window.close()
+    return 0
 
 
 def _wait_for_points(app, window) -> None:

@@ -1,10 +1,14 @@
-"""New digits from the prior: a class picker (CVAE), a sample grid and one style under every class.
+"""New digits from the prior: a class picker (CVAE), a sample grid and one style under every class,
+decoded off the GUI thread.
 
 A plain autoencoder has no prior; its grid decodes the same N(0, I) draws and says so."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QSize, QTimer, Signal
@@ -15,9 +19,12 @@ from core.data import class_name
 from core.errors import LatentMorphError
 from core.generation_metrics import conditional_fidelity, prior_quality
 from core.latent import generate, sample_prior, style_across_classes
+from core.models import LatentModel
 from gui.image_utils import TiledImageView
 from gui.judge_strip import JudgeReading, ReadTiledImageView, read_digits
+from gui.model_tasks import decoder_for
 from gui.session import ModelSession
+from gui.workers import LatestOnly
 
 SAMPLE_COUNTS = (16, 36, 64)
 PICKER_COLUMNS = 5
@@ -25,6 +32,28 @@ NOT_CONDITIONAL_TIP = "This model is not conditional; train a CVAE to choose a c
 REFRESH_DELAY_MS = 250  # new weights arrive every epoch; redraw once they settle
 NO_PRIOR_NOTE = ("The autoencoder was never trained to fill N(0, I): this is what its decoder makes of "
                  "random draws from it.")
+
+
+@dataclass(frozen=True)
+class DecodedSamples:
+    """A grid from the prior and, for a CVAE, the first sample's z under every class."""
+
+    samples: np.ndarray  # (count, H, W) in [0, 1]
+    styles: np.ndarray | None  # (classes, H, W), CVAE only
+    count: int
+    label: int | None  # the CVAE class the grid is of
+    seed: int
+
+
+def _decode_samples(decoder: Callable[[], LatentModel], count: int, label: int | None, seed: int) -> DecodedSamples:
+    """On a worker thread: ``count`` draws from the prior, decoded (under ``label`` for a CVAE).
+    ``decoder()`` gives the model to decode with (gui.model_tasks.decoder_for)."""
+    model = decoder()
+    samples = generate(model, count, label, seed=seed)
+    styles = None
+    if label is not None:
+        styles = style_across_classes(model, sample_prior(model.config.latent_dim, count, seed)[0])
+    return DecodedSamples(samples, styles, count, label, seed)
 
 
 class GeneratePanel(QWidget):
@@ -40,6 +69,7 @@ class GeneratePanel(QWidget):
         self.samples: np.ndarray | None = None  # (count, H, W)
         self.styles: np.ndarray | None = None  # (classes, H, W)
         self.reading: JudgeReading | None = None  # what the digit judge reads in each sample
+        self.decodes = LatestOnly(self._show_samples, self._decode_failed, self)
 
         self.picker_box = QWidget()
         self.picker_layout = QGridLayout(self.picker_box)
@@ -156,38 +186,51 @@ class GeneratePanel(QWidget):
             self.labelChanged.emit(label)
 
     def refresh(self) -> None:
-        """Decode the grid (and the style row for a CVAE) for the current class, count and seed."""
+        """Ask for the grid (and the style row for a CVAE) for the current class, count and seed,
+        decoded off the GUI thread; the grid on screen stays until the new one arrives."""
         model = self.session.model
-        self.samples = self.styles = None
-        self._read_samples()
         if model is None:
+            self.decodes.supersede()
+            self.samples = self.styles = None
+            self._read_samples()
             self.note.setText("")
             self.grid_view.set_tiles(None)
             self.style_view.set_tiles(None)
             return
         label = self.current_label if self.is_conditional else None
-        try:
-            self.samples = generate(model, self.count, label, seed=self.seed)
-            if self.is_conditional:
-                first_z = sample_prior(model.config.latent_dim, self.count, self.seed)[0]
-                self.styles = style_across_classes(model, first_z)
-        except LatentMorphError as exc:
-            self.statusMessage.emit(f"Generate: {exc}")
-            return
+        self.decodes.submit(partial(_decode_samples, decoder_for(self.session), self.count, label, self.seed))
+
+    @property
+    def decoding(self) -> bool:
+        """A grid was asked for that has not arrived yet."""
+        return self.decodes.pending
+
+    def _decode_failed(self, error: Exception) -> None:
+        if not isinstance(error, LatentMorphError):
+            raise error
+        self.samples = self.styles = None
+        self._read_samples()
+        self.statusMessage.emit(f"Generate: {error}")
+
+    def _show_samples(self, decoded: DecodedSamples) -> None:
+        self.samples, self.styles = decoded.samples, decoded.styles
         if self.samples.ndim != 3:
+            self.reading = None
+            self.grid_view.set_reading(None)
+            self.judge_note.hide()
             self.note.setText("Colour samples are not shown here.")
             return
-        self.grid_view.set_tiles(self.samples, math.ceil(math.sqrt(self.count)))
+        self.grid_view.set_tiles(self.samples, math.ceil(math.sqrt(decoded.count)))
         self._read_samples()
         if self.styles is not None:
             self.style_view.set_tiles(self.styles, len(self.styles))
-        if self.is_conditional:
-            name = class_name(self.session.class_names, label)
-            self.note.setText(f"{self.count} samples of class “{name}” from the prior, seed {self.seed}.")
+        if decoded.label is not None:
+            name = class_name(self.session.class_names, decoded.label)
+            self.note.setText(f"{decoded.count} samples of class “{name}” from the prior, seed {decoded.seed}.")
         elif self._has_no_prior:
-            self.note.setText(f"{NO_PRIOR_NOTE} {self.count} draws, seed {self.seed}.")
+            self.note.setText(f"{NO_PRIOR_NOTE} {decoded.count} draws, seed {decoded.seed}.")
         else:
-            self.note.setText(f"{self.count} samples from the prior, seed {self.seed}. {NOT_CONDITIONAL_TIP}.")
+            self.note.setText(f"{decoded.count} samples from the prior, seed {decoded.seed}. {NOT_CONDITIONAL_TIP}.")
 
     def _read_samples(self) -> None:
         """What the judge reads in the grid: a mark on each tile and a line under the grid (a CVAE's

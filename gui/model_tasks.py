@@ -1,4 +1,5 @@
-"""Work for an opened model that must not block the window: load its dataset, encode the test split.
+"""Work for an opened model that must not block the window: load its dataset, encode the test split;
+and the model a decode off the GUI thread uses (``decoder_for``).
 
 It runs as a gui.workers.BackgroundTask; the window keeps only the newest task's results.
 """
@@ -6,6 +7,8 @@ It runs as a gui.workers.BackgroundTask; the window keeps only the newest task's
 from __future__ import annotations
 
 import copy
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
@@ -15,6 +18,7 @@ from core.data import DatasetSplits, load_dataset
 from core.errors import LatentMorphError
 from core.models import LatentModel
 from core.points import EncodedPoints, encode_points
+from core.run_record import RunRecord
 from gui.session import ModelSession
 from gui.workers import BackgroundTask
 
@@ -52,6 +56,43 @@ def load_model_data(model: LatentModel, dataset_name: str, data_dir: str | None,
         return ModelData(data, encode_points(model_copy, data), note)
 
     return work
+
+
+class _DecoderCache:
+    """The models decodes on worker threads use: built from a RunRecord's weights (a private copy that
+    nothing changes) once per record, because the session's own model is reloaded in place on the GUI
+    thread after every epoch. Shared by every view's decodes (up to SIZE models at once, e.g. a model
+    comparison); read-only once built. Records are held weakly: a finished run's record (weights and
+    Adam state) is not kept alive by this cache."""
+
+    SIZE = 4
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[tuple[weakref.ref[RunRecord], str, LatentModel]] = []  # newest last
+
+    def get(self, record: RunRecord, device: str) -> LatentModel:
+        with self._lock:  # two views asking for a new epoch's model build it once
+            for entry in self._entries:
+                if entry[0]() is record and entry[1] == device:
+                    return entry[2]
+            model = record.build_model(device)
+            live = [entry for entry in self._entries if entry[0]() is not None]
+            self._entries = live[-(self.SIZE - 1):] + [(weakref.ref(record), device, model)]
+            return model
+
+
+_decoders = _DecoderCache()
+
+
+def decoder_for(session: ModelSession) -> Callable[[], LatentModel]:
+    """Called on the GUI thread: a function that, on a worker thread, gives a model with the session's
+    current weights (on the session model's device) for decoding there. The session's model itself is
+    never touched off the GUI thread."""
+    record, model = session.record, session.model
+    assert record is not None and model is not None
+    device = next(model.parameters()).device.type  # "cpu", "cuda" or "mps", as build_model takes it
+    return lambda: _decoders.get(record, device)
 
 
 class ModelDataLoader(QObject):

@@ -1,9 +1,13 @@
-"""Morph between picked places (two, or a tour through several): decode every frame once, then
-play from the cache. A CVAE's class moves along the path with z unless the user keeps one class."""
+"""Morph between picked places (two, or a tour through several): decode every frame once, off the
+GUI thread, then play from the cache. A CVAE's class moves along the path with z unless the user
+keeps one class."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -12,12 +16,15 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPus
 
 from core.data import class_name
 from core.errors import ConfigError, LatentMorphError
-from core.latent import EASINGS, MAX_FRAMES, check_frames, decode, morph_path, one_hot
+from core.latent import EASINGS, MAX_FRAMES, MorphPath, check_frames, decode, morph_path, one_hot
+from core.models import LatentModel
 from gui.image_utils import TiledImageView
 from gui.judge_strip import (READ_AT_ONCE_FRAMES, READ_DELAY_MS, JudgeReading, JudgeStrip, morph_summary,
                               read_digits)
 from gui.latent_view import LatentPick
+from gui.model_tasks import decoder_for
 from gui.session import ModelSession
+from gui.workers import LatestOnly
 
 DEFAULT_FRAMES = 24
 DEFAULT_FPS = 12
@@ -26,6 +33,21 @@ MIN_FILMSTRIP_COLUMNS = 12  # long morphs wrap onto about a quarter as many rows
 PATH_LABELS = {"linear": "Straight line (lerp)", "slerp": "Spherical (slerp)"}
 CLASS_MODES = {"change": "Changes with the points", "keep": "Stays the class chosen in Generate"}
 SELECTION_HELP = "Shift-click adds a point to the tour, drag a point to move it, Ctrl+Z removes the last, Esc clears."
+
+
+@dataclass(frozen=True)
+class DecodedMorph:
+    """A planned path and its frames, decoded together off the GUI thread."""
+
+    path: MorphPath
+    frames: np.ndarray  # (T, H, W) in [0, 1]
+
+
+def _decode_morph(decoder: Callable[[], LatentModel], path: MorphPath,
+                  condition: np.ndarray | int | None) -> DecodedMorph:
+    """On a worker thread: every frame of the path, under a CVAE's class (one label, or a mix per frame).
+    ``decoder()`` gives the model to decode with (gui.model_tasks.decoder_for)."""
+    return DecodedMorph(path, decode(decoder(), path.latents, condition))
 
 
 def filmstrip_columns(frames: int) -> int:
@@ -54,6 +76,8 @@ class MorphPanel(QWidget):
         self.current = 0
         self._direction = 1
         self._label = 0
+        self._play_on_arrival = False  # the second point was picked: play once its frames arrive
+        self.decodes = LatestOnly(self._show_morph, self._morph_failed, self)
 
         self.selection_note = QLabel("Click a digit or an empty place in the latent view, then a second one.")
         self.selection_note.setWordWrap(True)
@@ -244,8 +268,13 @@ class MorphPanel(QWidget):
         return True
 
     def _play_when_complete(self) -> None:
-        """The moment a morph has its second point it plays: the user chose it to watch it."""
-        if len(self.endpoints) == 2 and self.frames is not None:
+        """The moment a morph has its second point it plays (once its frames arrive): the user chose it
+        to watch it."""
+        if len(self.endpoints) != 2:
+            return
+        if self.decoding:
+            self._play_on_arrival = True
+        elif self.frames is not None:
             self.play_button.setChecked(True)
 
     def set_endpoints(self, first: LatentPick, second: LatentPick) -> bool:
@@ -302,12 +331,14 @@ class MorphPanel(QWidget):
 
     def clear(self) -> None:
         self.play_button.setChecked(False)
+        self._play_on_arrival = False
         self.endpoints = []
         self.rebuild()
 
     def _model_changed(self) -> None:
         self.endpoints = []
         self.play_button.setChecked(False)
+        self._play_on_arrival = False
         self._update_condition_note()
         self.rebuild()
 
@@ -329,29 +360,56 @@ class MorphPanel(QWidget):
     # --- frames -------------------------------------------------------------------------------
 
     def rebuild(self) -> None:
-        """Lay out and decode all frames for the picked points and the settings."""
+        """Lay out the path through the picked points for the settings and ask for its frames, decoded
+        off the GUI thread; the frames on screen stay until the new ones arrive (a dragged point's path
+        is re-planned 20 times a second). Fewer than two points clear the morph at once."""
         model = self.session.model
-        self.frames = self.latents = self.conditions = None
-        self.waypoint_frames = ()
-        if model is not None and len(self.endpoints) >= 2:
-            try:
-                conditional = model.config.is_conditional
-                changes_class = conditional and self.changes_class
-                planned = morph_path(np.stack([pick.latent for pick in self.endpoints]), self.frame_count,
-                                     self.path_kind, self.easing,
-                                     one_hot(self.waypoint_labels(), model.config.num_classes) if changes_class
-                                     else None)
-                label = self._label if conditional else None
-                self.frames = decode(model, planned.latents, planned.conditions if changes_class else label)
-                self.latents, self.conditions, self.waypoint_frames = (planned.latents, planned.conditions,
-                                                                        planned.waypoint_frames)
-            except LatentMorphError as exc:
-                self.statusMessage.emit(f"Morph: {exc}")
-                self.frames = self.latents = self.conditions = None
-                self.waypoint_frames = ()
         self._update_selection_note()
+        if model is None or len(self.endpoints) < 2:
+            self.decodes.supersede()
+            self._show_morph(None)
+            return
+        try:
+            conditional = model.config.is_conditional
+            changes_class = conditional and self.changes_class
+            planned = morph_path(np.stack([pick.latent for pick in self.endpoints]), self.frame_count,
+                                 self.path_kind, self.easing,
+                                 one_hot(self.waypoint_labels(), model.config.num_classes) if changes_class else None)
+        except LatentMorphError as exc:
+            self._morph_failed(exc)
+            return
+        condition = planned.conditions if changes_class else (self._label if conditional else None)
+        self.decodes.submit(partial(_decode_morph, decoder_for(self.session), planned, condition))
+
+    def current_frames(self) -> np.ndarray | None:
+        """The frames (T, H, W) for the points and settings as they are now, decoding them here if the
+        background decode has not delivered yet: for an export or a screenshot asked for right away."""
+        self.decodes.finish_here()
+        return self.frames
+
+    @property
+    def decoding(self) -> bool:
+        """Frames were asked for that have not arrived yet."""
+        return self.decodes.pending
+
+    def _morph_failed(self, error: Exception) -> None:
+        if not isinstance(error, LatentMorphError):
+            raise error
+        self.statusMessage.emit(f"Morph: {error}")
+        self.decodes.supersede()
+        self._show_morph(None)
+
+    def _show_morph(self, morph: DecodedMorph | None) -> None:
+        """Show a decoded morph (None: no morph), keeping the frame shown as near as it can."""
+        if morph is None:
+            self.frames = self.latents = self.conditions = None
+            self.waypoint_frames = ()
+        else:
+            self.frames, self.latents = morph.frames, morph.path.latents
+            self.conditions, self.waypoint_frames = morph.path.conditions, morph.path.waypoint_frames
         self.play_button.setEnabled(self.frames is not None)
         if self.frames is None:
+            self._play_on_arrival = False
             self.play_button.setChecked(False)
             self.frame_view.set_image(None)
             self.filmstrip.set_tiles(None)
@@ -365,6 +423,9 @@ class MorphPanel(QWidget):
         self.pathChanged.emit(self.latents)
         if self.frames is not None:
             self.show_frame(min(self.current, len(self.frames) - 1))
+            if self._play_on_arrival:
+                self._play_on_arrival = False
+                self.play_button.setChecked(True)
 
     def _schedule_reading(self) -> None:
         """Short morphs are read at once; a long one once its points stop moving (a drag rebuilds it
@@ -420,6 +481,9 @@ class MorphPanel(QWidget):
     # --- playback -----------------------------------------------------------------------------
 
     def play_pause(self) -> None:
+        if self.frames is None and self.decoding:  # picked a moment ago: play (or not) once the frames arrive
+            self._play_on_arrival = not self._play_on_arrival
+            return
         if self.frames is None:
             self.statusMessage.emit("Pick two points in the latent view to morph between them")
             return

@@ -83,6 +83,7 @@ class TrainingWorker(QObject):
     livePoints = Signal(object)  # EncodedPoints of the weights now, after a step in slow motion
     ended = Signal(object)  # RunOutcome
     failed = Signal(str)  # a message the user can act on
+    note = Signal(str)  # something the user should know about the run, e.g. it fell back to the CPU
     done = Signal()  # after ended or failed: the thread may quit
 
     def __init__(self, model_config: ModelConfig, train_config: TrainConfig, data: DatasetSplits,
@@ -123,6 +124,8 @@ class TrainingWorker(QObject):
         data = self._data
         trainer = self._trainer = Trainer(self.model_config, self.train_config, data, on_step=self._on_step,
                                           on_epoch=self._on_epoch, control=self.control)
+        if trainer.device_note:
+            self.note.emit(trainer.device_note)
         result = trainer.run()
         self._flush_steps()
         record = result.record
@@ -291,6 +294,7 @@ class Training(QObject):
         worker.livePoints.connect(self._on_live_points)
         worker.ended.connect(self._on_ended)
         worker.failed.connect(self._on_failed)
+        worker.note.connect(self.status)
         thread.finished.connect(self._on_thread_finished)
         self.run = _Run(worker, thread, control, train_config)
         self._set_state(TrainingState.RUNNING)
@@ -352,7 +356,7 @@ class Training(QObject):
         run.control.request_stop()
         run.thread.wait()
         for signal in (run.worker.stepsReported, run.worker.epochFinished, run.worker.livePoints, run.worker.ended,
-                       run.worker.failed):
+                       run.worker.failed, run.worker.note):
             signal.disconnect()  # events still queued for this run must not arrive after it is settled
         if run.worker.outcome is not None:
             self._apply(run, run.worker.outcome)

@@ -7,11 +7,13 @@ told which, so the app starts with defaults for those and says so once.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
-from gui.training_panel import TrainingPanel
+if TYPE_CHECKING:  # the panel imports torch; the window reads its geometry from here before torch is in
+    from gui.training_panel import TrainingPanel
 
 MAX_RECENT = 8
 GEOMETRY_KEY = "window/geometry"

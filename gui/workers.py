@@ -2,11 +2,13 @@
 
 The task is a plain function ``fn(report)`` where ``report(fraction)`` publishes progress and
 raises TaskCancelled once cancel was asked for: cancelling takes effect at the next report.
-Results reach the GUI thread through queued signals only.
+Results reach the GUI thread through queued signals only. ``LatestOnly`` runs such tasks for work
+of which only the newest request counts (decodes for what the window shows now).
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Callable
 
@@ -80,3 +82,121 @@ class BackgroundTask(QObject):
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         return self._runner.wait(timeout_ms)
+
+
+# Tasks nobody else holds: kept here until their thread has ended, so a panel closed mid-decode
+# never destroys a running QThread (Qt aborts the process when that happens).
+_detached: set[BackgroundTask] = set()
+
+
+def _release(task: BackgroundTask) -> None:
+    task.wait()  # returns at once: the thread is at its very end when ``finished`` arrives
+    _detached.discard(task)
+    task.deleteLater()
+
+
+@atexit.register
+def wait_for_detached_tasks() -> None:
+    """Let every detached task end before the interpreter tears down (for the same reason)."""
+    for task in list(_detached):
+        task.wait()
+
+
+class LatestOnly(QObject):
+    """Background work of which only the newest request counts: the manifold for the view as it is
+    now, the frames for the points picked now, the grid for the class chosen now.
+
+    ``submit(fn)`` runs ``fn()`` off the GUI thread as a BackgroundTask. At most one task runs and
+    one request waits: a newer request replaces the waiting one (work never queues up), and the
+    result of a request that was superseded (by ``submit`` or ``supersede``) is dropped, never
+    applied. A current result reaches the GUI thread through ``apply(result)``, an exception raised
+    by ``fn`` through ``fail(exception)``. If this object is deleted (its panel closed), a task
+    still running ends on its own and nothing is applied.
+    """
+
+    def __init__(self, apply: Callable[[object], None], fail: Callable[[Exception], None],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._apply, self._fail = apply, fail
+        self._generation = 0  # the newest request's number; results of older ones are dropped
+        self._current: Callable[[], object] | None = None  # the newest request, until it is applied
+        self._running = False
+        self._waiting: tuple[int, Callable[[], object]] | None = None
+
+    @property
+    def pending(self) -> bool:
+        """A request was made whose result has not been applied yet."""
+        return self._current is not None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing runs and nothing waits (a superseded task may have been running until now)."""
+        return not self._running and self._waiting is None
+
+    def submit(self, fn: Callable[[], object]) -> None:
+        """Ask for ``fn()``; whatever was asked before is superseded."""
+        self._generation += 1
+        self._current = fn
+        if self._running:
+            self._waiting = (self._generation, fn)
+        else:
+            self._start(self._generation, fn)
+
+    def supersede(self) -> None:
+        """Drop the result of everything asked so far (the view moved on) without asking anything new."""
+        self._generation += 1
+        self._current = None
+        self._waiting = None
+
+    def finish_here(self) -> bool:
+        """Run the newest request on this thread now and apply it, dropping its background copy: for
+        callers that need the result at once (an export, a screenshot). False when none is pending."""
+        fn = self._current
+        if fn is None:
+            return False
+        self.supersede()
+        self._deliver(*_call(fn))
+        return True
+
+    def _start(self, generation: int, fn: Callable[[], object]) -> None:
+        task = BackgroundTask(lambda _report: (generation, *_call(fn)))  # no parent: it may outlive this object
+        _detached.add(task)
+        task.succeeded.connect(self._finished)
+        task.finished.connect(lambda: _release(task))
+        self._running = True
+        task.start()
+
+    def _finished(self, outcome: tuple[int, object, Exception | None]) -> None:
+        generation, result, error = outcome
+        self._running = False
+        if self._waiting is not None:
+            waiting, self._waiting = self._waiting, None
+            self._start(*waiting)
+        if generation == self._generation:
+            self._current = None
+            self._deliver(result, error)
+
+    def _deliver(self, result: object, error: Exception | None) -> None:
+        if error is not None:
+            self._fail(error)
+        else:
+            self._apply(result)
+
+
+def _call(fn: Callable[[], object]) -> tuple[object, Exception | None]:
+    """``fn()`` as (result, None), or (None, the exception): a failure is the GUI thread's to show."""
+    try:
+        return fn(), None
+    except Exception as exc:
+        return None, exc
+
+
+def start_detached(fn: Callable[[Callable[[float], None]], object]) -> BackgroundTask:
+    """``fn(report)`` started as a BackgroundTask with no parent and kept, as LatestOnly's are, until
+    its thread has ended: for work with progress and Cancel that a closed window may leave running
+    (the Compare view, the Evaluate panel). Connect to its signals before returning to the event loop."""
+    task = BackgroundTask(fn)
+    _detached.add(task)
+    task.finished.connect(lambda: _release(task))
+    task.start()
+    return task

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from decode_helpers import settle, spy_decoder
 
 from gui.generate_panel import NOT_CONDITIONAL_TIP
 
@@ -9,49 +10,52 @@ from gui.generate_panel import NOT_CONDITIONAL_TIP
 @pytest.fixture
 def decoder_labels(cvae_session, monkeypatch):
     """The class labels that reach the CVAE's decoder, one list per decode call."""
-    model, seen = cvae_session.model, []
-    original = model.decode
-
-    def spy(z, labels=None):
-        seen.append(labels.tolist())
-        return original(z, labels)
-
-    monkeypatch.setattr(model, "decode", spy)
-    return seen
+    return spy_decoder(monkeypatch, cvae_session.model, lambda model, z, labels: labels.tolist())
 
 
-def test_choosing_a_class_conditions_the_decoder_on_it(cvae_workspace, decoder_labels):
-    panel = cvae_workspace.generate_panel
+@pytest.fixture
+def generate(qtbot, cvae_workspace):
+    """The CVAE's Generate panel with its first grid shown."""
+    settle(qtbot, cvae_workspace)
+    return cvae_workspace.generate_panel
+
+
+def test_choosing_a_class_conditions_the_decoder_on_it(qtbot, generate, decoder_labels):
+    panel = generate
     decoder_labels.clear()
     with_signal = []
     panel.labelChanged.connect(with_signal.append)
     panel.label_group.button(3).click()
     assert panel.current_label == 3 and with_signal == [3]
+    settle(qtbot, panel)
     grid_call = next(call for call in decoder_labels if len(call) == panel.count)
     assert set(grid_call) == {3}
 
 
-def test_the_grid_has_the_requested_number_of_samples(cvae_workspace):
-    panel = cvae_workspace.generate_panel
+def test_the_grid_has_the_requested_number_of_samples(qtbot, generate):
+    panel = generate
     for count in (36, 64, 16):
         panel.set_count(count)
+        settle(qtbot, panel)
         assert panel.samples.shape == (count, 28, 28)
         assert panel.grid_view.count == count
 
 
-def test_same_style_row_decodes_one_z_under_every_class(cvae_workspace, decoder_labels):
-    panel = cvae_workspace.generate_panel
+def test_same_style_row_decodes_one_z_under_every_class(qtbot, generate, decoder_labels):
+    panel = generate
     decoder_labels.clear()
     panel.resample()
+    settle(qtbot, panel)
     assert decoder_labels[-1] == list(range(10))
     assert panel.styles.shape == (10, 28, 28) and panel.style_view.count == 10
     assert not panel.style_view.isHidden()
 
 
-def test_resample_draws_new_digits(cvae_workspace):
-    panel = cvae_workspace.generate_panel
+def test_resample_draws_new_digits(qtbot, generate):
+    panel = generate
     before = panel.samples.copy()
     panel.resample()
+    settle(qtbot, panel)
     assert not np.allclose(before, panel.samples)
 
 
@@ -60,8 +64,9 @@ def test_class_buttons_are_named_by_the_sessions_class_names(cvae_workspace, cva
     assert texts == list(cvae_session.class_names)
 
 
-def test_a_plain_vae_disables_the_picker_and_says_why(workspace):
+def test_a_plain_vae_disables_the_picker_and_says_why(qtbot, workspace):
     panel = workspace.generate_panel
+    settle(qtbot, panel)
     buttons = panel.label_group.buttons()
     assert buttons and not any(button.isEnabled() for button in buttons)
     assert all(button.toolTip() == NOT_CONDITIONAL_TIP for button in buttons)
@@ -73,6 +78,7 @@ def test_a_plain_vae_disables_the_picker_and_says_why(workspace):
 
 def test_new_weights_redraw_the_grid(qtbot, workspace, vae_session):
     panel = workspace.generate_panel
+    settle(qtbot, panel)
     before = panel.samples.copy()
     halved = {name: value * 0.5 for name, value in vae_session.model.state_dict().items()}
     if hasattr(vae_session, "update_record"):  # the session holds a RunRecord (set_weights before that refactor)
@@ -101,6 +107,7 @@ def _panel_for(qtbot, kind):
         session.set_model(config, weights, dirty=False)
     panel = GeneratePanel(session)
     qtbot.addWidget(panel)
+    settle(qtbot, panel)
     return panel
 
 
@@ -133,13 +140,14 @@ def no_judge(monkeypatch, tmp_path):
     shared_judge.cache_clear()
 
 
-def test_a_cvaes_grid_says_how_many_samples_read_as_the_chosen_class(cvae_workspace):
+def test_a_cvaes_grid_says_how_many_samples_read_as_the_chosen_class(qtbot, generate):
     from gui.judge_strip import shared_judge
 
-    panel = cvae_workspace.generate_panel
+    panel = generate
     for label, count in ((3, 16), (7, 36)):
         panel.label_group.button(label).click()
         panel.set_count(count)
+        settle(qtbot, panel)
         classes, _ = shared_judge()[0].read(panel.samples)
         assert len(panel.reading) == count and panel.grid_view.reading is panel.reading
         np.testing.assert_array_equal(panel.reading.classes, classes)
@@ -147,8 +155,9 @@ def test_a_cvaes_grid_says_how_many_samples_read_as_the_chosen_class(cvae_worksp
     assert not panel.judge_note.isHidden()
 
 
-def test_a_vaes_grid_lists_the_classes_its_draws_are_read_as(workspace):
+def test_a_vaes_grid_lists_the_classes_its_draws_are_read_as(qtbot, workspace):
     panel = workspace.generate_panel
+    settle(qtbot, panel)
     counts = np.bincount(panel.reading.classes, minlength=10)
     text = panel.judge_note.text()
     assert text.startswith(f"Judge reads the {panel.count} draws as")
@@ -156,9 +165,10 @@ def test_a_vaes_grid_lists_the_classes_its_draws_are_read_as(workspace):
         assert f"{digit} ×{counts[digit]}" in text
 
 
-def test_without_the_judge_the_grid_has_no_marks_and_says_why(qtbot, no_judge, cvae_workspace):
-    panel = cvae_workspace.generate_panel
+def test_without_the_judge_the_grid_has_no_marks_and_says_why(qtbot, no_judge, generate):
+    panel = generate
     panel.resample()
+    settle(qtbot, panel)
     assert panel.samples is not None and panel.reading is None and panel.grid_view.reading is None
     assert panel.judge_note.text().startswith("No digit reading") and "missing" in panel.judge_note.text()
     panel.grab()  # painting without readings raises nothing

@@ -3,6 +3,7 @@
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from decode_helpers import settle, spy_decoder
 
 from core.config import ModelConfig
 from core.models import build_model
@@ -122,6 +123,7 @@ def test_the_manifold_is_decoded_over_the_visible_range_when_switched_on(qtbot, 
     view = workspace.latent_view
     assert not view.manifold_item.isVisible()
     view.manifold_box.setChecked(True)
+    settle(qtbot, view)
     image = view.manifold_item.image
     assert view.manifold_item.isVisible()
     assert image.shape == (MANIFOLD_GRID * 28, MANIFOLD_GRID * 28) and image.dtype == np.float32
@@ -134,13 +136,12 @@ def test_the_manifold_is_decoded_over_the_visible_range_when_switched_on(qtbot, 
 
 
 def test_a_cvae_manifold_follows_the_generate_panels_class(qtbot, cvae_workspace, cvae_session, monkeypatch):
-    model, seen = cvae_session.model, []
-    original = model.decode
-    monkeypatch.setattr(model, "decode", lambda z, labels=None: seen.append(labels.unique().tolist()) or
-                        original(z, labels))
+    seen = spy_decoder(monkeypatch, cvae_session.model, lambda model, z, labels: labels.unique().tolist())
     cvae_workspace.generate_panel.set_label(4)
+    settle(qtbot, cvae_workspace)  # the Generate panel's own decodes
     seen.clear()
     cvae_workspace.latent_view.manifold_box.setChecked(True)
+    settle(qtbot, cvae_workspace)
     assert seen == [[4]]
 
 
@@ -157,10 +158,11 @@ def test_the_shared_symbol_stamp_matches_what_pyqtgraph_would_pick(workspace):
     assert np.array_equal(item.data["sourceRect"], reference.data["sourceRect"])
 
 
-def test_picked_digits_show_their_posterior_ellipse(workspace):
+def test_picked_digits_show_their_posterior_ellipse(qtbot, workspace):
     points = workspace.session.points
     assert points.sigmas is not None and points.sigmas.shape == points.latents.shape
     assert workspace.select_indices(0, 1)
+    settle(qtbot, workspace)
     xs, ys = workspace.latent_view.ellipse_curve.getData()
     outline = np.column_stack([xs, ys])
     first = outline[:np.flatnonzero(np.isnan(xs))[0]]  # the polygons are split by a NaN row

@@ -7,6 +7,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from decode_helpers import settle, spy_decoder
 
 from core.latent import decode, one_hot
 from gui.latent_view import LatentPick
@@ -39,11 +40,7 @@ def _drag(qtbot, view, start_xy, end_xy, steps=6):
 
 def _record_conditions(monkeypatch, model):
     """Every condition the decoder gets, as the (N, classes) rows it concatenates to z."""
-    seen = []
-    original = model.decode
-    monkeypatch.setattr(model, "decode", lambda z, labels=None: seen.append(model.condition(labels).numpy().copy())
-                        or original(z, labels))
-    return seen
+    return spy_decoder(monkeypatch, model, lambda decoder, z, labels: decoder.condition(labels).numpy().copy())
 
 
 def test_two_clicks_morph_between_the_clicked_digits(qtbot, workspace, vae_session):
@@ -52,6 +49,7 @@ def test_two_clicks_morph_between_the_clicked_digits(qtbot, workspace, vae_sessi
     _click(view, points.plane[i])
     _click(view, points.plane[j])
     assert [pick.index for pick in morph.endpoints] == [i, j]
+    settle(qtbot, workspace)
     assert morph.frames.shape == (morph.frame_count, 28, 28)
     np.testing.assert_allclose(morph.frames[0], decode(vae_session.model, points.latents[i:i + 1])[0], atol=1e-6)
     np.testing.assert_allclose(morph.frames[-1], decode(vae_session.model, points.latents[j:j + 1])[0], atol=1e-6)
@@ -65,6 +63,7 @@ def test_play_advances_frames_and_pause_stops(qtbot, workspace):
     workspace.play_pause()
     assert not morph.is_playing and "Pick two points" in workspace.statuses[-1]
     workspace.select_indices(0, 1)
+    settle(qtbot, workspace)
     morph.fps_spin.setValue(60)
     workspace.play_pause()
     assert morph.is_playing
@@ -78,6 +77,7 @@ def test_bounce_turns_around_at_the_last_frame(qtbot, workspace):
     morph = workspace.morph_panel
     workspace.select_indices(0, 1)
     morph.set_frame_count(4)
+    settle(qtbot, workspace)
     morph.mode_combo.setCurrentIndex(morph.mode_combo.findData("bounce"))
     seen = []
     morph.frameChanged.connect(seen.append)
@@ -97,14 +97,17 @@ def test_the_same_point_twice_is_refused(qtbot, workspace, vae_session):
     assert "pick a different second point" in workspace.statuses[-1]
 
 
-def test_one_frame_is_refused(workspace):
+def test_one_frame_is_refused(qtbot, workspace):
     morph = workspace.morph_panel
     workspace.select_indices(0, 1)
+    settle(qtbot, workspace)
     before = morph.frame_count
     assert not morph.set_frame_count(1)
-    assert morph.frame_count == before and len(morph.frames) == before
+    assert morph.frame_count == before and len(morph.frames) == before and not morph.decoding
     assert "from 2 to 1000" in workspace.statuses[-1]
-    assert morph.set_frame_count(7) and len(morph.frames) == 7
+    assert morph.set_frame_count(7)
+    settle(qtbot, workspace)
+    assert len(morph.frames) == 7
 
 
 def test_a_third_click_starts_a_new_pair_and_escape_clears(qtbot, workspace, vae_session):
@@ -122,39 +125,44 @@ def test_a_third_click_starts_a_new_pair_and_escape_clears(qtbot, workspace, vae
 def test_filmstrip_click_jumps_to_that_frame(qtbot, workspace):
     morph = workspace.morph_panel
     workspace.select_indices(0, 1)
+    settle(qtbot, workspace)
     strip = morph.filmstrip
     QTest.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip.tile_center(5).toPoint())
     assert morph.current == 5 and morph.t_slider.value() == 5
 
 
-def test_slerp_draws_the_curved_path(workspace):
+def test_slerp_draws_the_curved_path(qtbot, workspace):
     morph, view = workspace.morph_panel, workspace.latent_view
     workspace.select_indices(0, 1)
+    settle(qtbot, workspace)
     assert len(view.path_curve.getData()[0]) == 2
     morph.path_combo.setCurrentIndex(morph.path_combo.findData("slerp"))
+    settle(qtbot, workspace)
     assert len(view.path_curve.getData()[0]) > morph.frame_count
 
 
-def test_keep_class_decodes_a_cvae_morph_under_the_generate_panels_class(cvae_workspace, monkeypatch):
+def test_keep_class_decodes_a_cvae_morph_under_the_generate_panels_class(qtbot, cvae_workspace, monkeypatch):
     workspace = cvae_workspace
-    model, seen = workspace.session.model, []
-    original = model.decode
-    monkeypatch.setattr(model, "decode", lambda z, labels=None: seen.append(labels.unique().tolist()) or
-                        original(z, labels))
+    seen = spy_decoder(monkeypatch, workspace.session.model, lambda model, z, labels: labels.unique().tolist())
     workspace.generate_panel.set_label(6)
     workspace.morph_panel.set_changes_class(False)
+    settle(qtbot, workspace)  # the Generate panel's grid and style row are decoded too
     workspace.select_indices(0, 1)
+    settle(qtbot, workspace)
     assert seen[-1] == [6]
     assert "decoded as class “6”" in workspace.morph_panel.condition_note.text()
 
 
-def test_a_cvae_morph_changes_class_from_the_first_digit_to_the_second(cvae_workspace, cvae_session, monkeypatch):
+def test_a_cvae_morph_changes_class_from_the_first_digit_to_the_second(qtbot, cvae_workspace, cvae_session,
+                                                                       monkeypatch):
     workspace, points = cvae_workspace, cvae_session.points
     i, j = int(np.flatnonzero(points.labels == 1)[0]), int(np.flatnonzero(points.labels == 7)[0])
     seen = _record_conditions(monkeypatch, cvae_session.model)
     workspace.generate_panel.set_label(6)  # the Generate class does not matter between two digits
     assert workspace.morph_panel.changes_class  # the default
+    settle(qtbot, workspace)
     workspace.select_indices(i, j)
+    settle(qtbot, workspace)
     condition = seen[-1]
     assert condition.shape == (workspace.morph_panel.frame_count, 10)
     np.testing.assert_array_equal(condition[0], one_hot([1], 10)[0])
@@ -162,16 +170,19 @@ def test_a_cvae_morph_changes_class_from_the_first_digit_to_the_second(cvae_work
     assert condition[:, 6].max() == 0
 
 
-def test_an_empty_place_takes_the_generate_class_and_the_panel_says_so(cvae_workspace, cvae_session, monkeypatch):
+def test_an_empty_place_takes_the_generate_class_and_the_panel_says_so(qtbot, cvae_workspace, cvae_session,
+                                                                         monkeypatch):
     workspace, points, morph = cvae_workspace, cvae_session.points, cvae_workspace.morph_panel
     seen = _record_conditions(monkeypatch, cvae_session.model)
     workspace.generate_panel.set_label(3)
+    settle(qtbot, workspace)
     note = morph.condition_note
     assert note.isVisible() and "empty place" in note.text() and "Generate" in note.text() and "“3”" in note.text()
     j = int(np.flatnonzero(points.labels == 7)[0])
     place = np.array([40.0, 40.0], np.float32)  # far from every digit
     morph.add_endpoint(LatentPick(place, place.copy()))
     morph.add_endpoint(LatentPick(points.plane[j].copy(), points.latents[j].copy(), j, 7))
+    settle(qtbot, workspace)
     np.testing.assert_array_equal(seen[-1][0], one_hot([3], 10)[0])
     np.testing.assert_array_equal(seen[-1][-1], one_hot([7], 10)[0])
     assert "as class “3”" in morph.selection_note.text()
@@ -196,6 +207,7 @@ def test_shift_click_tours_through_every_point_in_order_and_undo_drops_the_last(
     for index in picked[1:]:
         _click(view, points.plane[index], Qt.KeyboardModifier.ShiftModifier)
     assert [pick.index for pick in morph.endpoints] == picked
+    settle(qtbot, workspace)
     assert len(morph.frames) == morph.frame_count and len(morph.waypoint_frames) == 3
     np.testing.assert_allclose(morph.latents[list(morph.waypoint_frames)], points.latents[picked], atol=1e-5)
     assert view.endpoint_markers.getData()[0].size == 3
@@ -203,6 +215,7 @@ def test_shift_click_tours_through_every_point_in_order_and_undo_drops_the_last(
     view.plot.setFocus()
     QTest.keyClick(view.plot.viewport(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert [pick.index for pick in morph.endpoints] == picked[:2]
+    settle(qtbot, workspace)
     assert view.endpoint_markers.getData()[0].size == 2
     np.testing.assert_allclose(morph.latents[-1], points.latents[picked[1]], atol=1e-5)
     _click(view, points.plane[picked[2]], Qt.KeyboardModifier.ShiftModifier)
@@ -214,6 +227,7 @@ def test_dragging_a_picked_point_moves_it_and_the_path_follows(qtbot, workspace,
     view, morph, points = workspace.latent_view, workspace.morph_panel, vae_session.points
     i, j = _isolated_points(view, points)
     workspace.select_indices(i, j)
+    settle(qtbot, workspace)
     (x0, x1), (y0, y1) = view.view_box.viewRange()
     corner = next(place for place in (np.array([x0 + fx * (x1 - x0), y0 + fy * (y1 - y0)], np.float32)
                                       for fx in np.linspace(0.05, 0.95, 10) for fy in np.linspace(0.95, 0.05, 10))
@@ -222,6 +236,7 @@ def test_dragging_a_picked_point_moves_it_and_the_path_follows(qtbot, workspace,
     with qtbot.waitSignal(view.waypointMoved, timeout=3000):
         _drag(qtbot, view, points.plane[j], corner)
     qtbot.waitUntil(lambda: morph.endpoints[1].index is None, timeout=3000)
+    settle(qtbot, workspace)
     moved = morph.endpoints[1]
     np.testing.assert_allclose(moved.plane, corner, atol=0.02 * (x1 - x0))
     np.testing.assert_allclose(morph.latents[-1], moved.latent, atol=1e-5)
@@ -229,18 +244,21 @@ def test_dragging_a_picked_point_moves_it_and_the_path_follows(qtbot, workspace,
     np.testing.assert_allclose(view.view_box.viewRange(), range_before)  # it moved the point, not the view
 
 
-def test_endpoints_follow_their_digits_when_points_are_re_encoded(workspace, vae_session):
+def test_endpoints_follow_their_digits_when_points_are_re_encoded(qtbot, workspace, vae_session):
     from dataclasses import replace
 
     workspace.select_indices(2, 3)
     points = vae_session.points
     vae_session.set_points(replace(points, latents=points.latents + 0.5, plane=points.plane + 0.5))
     np.testing.assert_allclose(workspace.morph_panel.endpoints[0].latent, points.latents[2] + 0.5)
+    settle(qtbot, workspace)
     assert workspace.morph_panel.frames is not None
+    np.testing.assert_allclose(workspace.morph_panel.latents[0], points.latents[2] + 0.5, atol=1e-6)
 
 
 def test_new_weights_re_decode_the_morph_once_they_settle(qtbot, workspace, vae_session):
     workspace.select_indices(0, 1)
+    settle(qtbot, workspace)
     before = workspace.morph_panel.frames.copy()
     halved = {name: value * 0.5 for name, value in vae_session.model.state_dict().items()}
     if hasattr(vae_session, "update_record"):  # the session holds a RunRecord (set_weights before that refactor)
@@ -284,6 +302,7 @@ def test_the_judge_strip_reads_every_frame_and_lists_where_the_reading_flips(qtb
     workspace.select_indices(*_digits_of_two_classes(vae_session.points))
     for frames in (24, 100):
         morph.set_frame_count(frames)
+        settle(qtbot, workspace)
         reading = morph.reading
         assert len(reading) == frames and morph.judge_strip.reading is reading
         classes, confidences = shared_judge()[0].read(morph.frames)
@@ -318,11 +337,13 @@ def test_a_summary_names_each_flip_once(qtbot):
 def test_without_the_judge_the_morph_hides_its_readings_and_says_why(qtbot, no_judge, workspace):
     morph = workspace.morph_panel
     assert workspace.select_indices(0, 1)
+    settle(qtbot, workspace)
     assert morph.frames is not None and morph.reading is None
     assert morph.judge_strip.isHidden() and morph.judge_strip.reading is None
     note = morph.judge_note.text()
     assert morph.judge_note.isVisible() and note.startswith("No digit reading") and str(no_judge) in note
     morph.set_frame_count(30)  # the morph goes on working
+    settle(qtbot, workspace)
     assert morph.frames.shape[0] == 30 and morph.judge_strip.isHidden()
 
 
@@ -331,6 +352,7 @@ def test_a_dataset_the_judge_cannot_read_hides_the_strip(qtbot, monkeypatch, wor
 
     monkeypatch.setattr(ModelSession, "dataset_name", property(lambda session: "fashion-mnist"))
     workspace.select_indices(0, 1)
+    settle(qtbot, workspace)
     morph = workspace.morph_panel
     assert morph.judge_strip.isHidden() and morph.reading is None
     assert "MNIST digits only" in morph.judge_note.text() and "fashion-mnist" in morph.judge_note.text()
@@ -342,6 +364,7 @@ def test_a_long_morph_is_read_once_its_points_stop_moving(qtbot, workspace):
     morph = workspace.morph_panel
     workspace.select_indices(0, 1)
     morph.set_frame_count(READ_AT_ONCE_FRAMES + 100)
+    settle(qtbot, workspace)
     assert morph.reading is None and morph.judge_note.text().startswith("Reading")
     qtbot.waitUntil(lambda: morph.reading is not None, timeout=3000)
     assert len(morph.reading) == READ_AT_ONCE_FRAMES + 100 and morph.judge_note.text().startswith("Read as")

@@ -195,10 +195,14 @@ def run_worker_here(worker):
     return said
 
 
-def test_worker_coalesces_step_reports_and_encodes_each_epoch(sample_data):
+def test_worker_coalesces_step_reports_and_encodes_each_epoch(sample_data, monkeypatch):
+    """Epochs slower than POINTS_INTERVAL_S (here all: it is 0) each come with their points."""
+    import gui.training
     from core.config import ModelConfig, TrainConfig
     from core.training import TrainingControl
     from gui.training import STEP_EMITS_PER_SECOND, TrainingWorker
+
+    monkeypatch.setattr(gui.training, "POINTS_INTERVAL_S", 0.0)
 
     worker = TrainingWorker(ModelConfig(hidden=(32,)), TrainConfig(epochs=2, batch_size=8, device="cpu"),
                             sample_data.head(400), TrainingControl())
