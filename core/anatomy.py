@@ -15,8 +15,10 @@ a low one does not prove "a digit".
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -24,6 +26,7 @@ from torch import Tensor
 
 from core.data import mnist_like, read_image_file
 from core.errors import DatasetError
+from core.latent import Projection
 from core.losses import kl_per_dimension, reconstruction_loss
 from core.models import LatentModel
 
@@ -105,19 +108,25 @@ def _device(model: LatentModel) -> torch.device:
 
 @torch.no_grad()
 def reference_scores(model: LatentModel, x: Tensor, labels: Tensor, seed: int = REFERENCE_SEED,
-                     batch_size: int = REFERENCE_BATCH_SIZE) -> np.ndarray:
+                     batch_size: int = REFERENCE_BATCH_SIZE,
+                     report: Callable[[float], None] | None = None) -> np.ndarray:
     """(N,) float64: each reference digit's single-sample negative ELBO (its reconstruction for an AE),
-    nats, with noise from a generator seeded ``seed``. x (N, C, H, W) in [0, 1], labels (N,)."""
+    nats, with noise from a generator seeded ``seed``. x (N, C, H, W) in [0, 1], labels (N,).
+    ``report(fraction done)`` is called after each batch (a background task's progress and cancel point)."""
     was_training = model.training
     model.eval()
     device = _device(model)
     generator = torch.Generator(device=device).manual_seed(seed)
     scores = []
-    for start in range(0, len(x), batch_size):
-        xb = x[start:start + batch_size].to(device)
-        yb = labels[start:start + batch_size].to(device)
-        scores.append(_terms(model, xb, yb, generator).score.double().cpu())
-    model.train(was_training)
+    try:
+        for start in range(0, len(x), batch_size):
+            xb = x[start:start + batch_size].to(device)
+            yb = labels[start:start + batch_size].to(device)
+            scores.append(_terms(model, xb, yb, generator).score.double().cpu())
+            if report is not None:
+                report(min(start + batch_size, len(x)) / len(x))  # may raise to cancel
+    finally:
+        model.train(was_training)
     return torch.cat(scores).numpy() if scores else np.zeros(0)
 
 
@@ -178,3 +187,99 @@ def read_digit_image(path: str | Path, image_shape: tuple[int, int, int] = (1, 2
         raise DatasetError(f"{path} is not an image that can be read ({type(exc).__name__}): "
                            "use a PNG, JPEG, BMP, GIF, TIFF or WebP file") from None
     return mnist_like(pixels[None])[0]  # (1, H, W)
+
+
+# --- what the GUI draws of an anatomy: the scatter marks, many ellipses, a drawn digit, the meter's words ---
+
+@dataclass(frozen=True)
+class ScatterMarks:
+    """Where one digit's anatomy falls on the latent view's display plane (plane coordinates)."""
+
+    mu: np.ndarray  # (2,) the projected mean of q(z|x)
+    z: np.ndarray  # (2,) the projected sample z = mu + sigma * eps (mu itself for an AE)
+    ellipse: np.ndarray | None  # (points + 1, 2) the projected 1-sigma ellipse; None for an AE
+
+
+def scatter_marks(digit: Anatomy, projection: Projection, points: int = 64) -> ScatterMarks:
+    """The plane marks of ``digit`` through ``projection`` (Projection.ellipse draws its ellipse)."""
+    mu_plane, z_plane = projection.to_plane(np.stack([digit.mu, digit.z]))  # (2, 2)
+    sigma = digit.sigma
+    return ScatterMarks(mu_plane, z_plane, None if sigma is None else projection.ellipse(digit.mu, sigma, points))
+
+
+def posterior_ellipses(projection: Projection, mu: np.ndarray, sigma: np.ndarray, points: int = 32) -> np.ndarray:
+    """The 1-sigma ellipses of many posteriors N(mu_n, diag(sigma_n^2)) on the plane at once:
+    mu, sigma (N, D) -> closed polygons (N, points + 1, 2), float32.
+
+    The same ellipse as ``Projection.ellipse`` (the projected covariance P diag(sigma^2) P^T, its axes
+    sigma_1, sigma_2 under the identity), batched: 500 ellipses one at a time take ~100 ms, at once ~1 ms.
+    """
+    mu, sigma = np.asarray(mu, np.float64), np.asarray(sigma, np.float64)
+    if len(mu) == 0:
+        return np.zeros((0, points + 1, 2), np.float32)
+    components = projection.components.astype(np.float64)  # (2, D)
+    covariance = np.einsum("id,nd,jd->nij", components, sigma ** 2, components)  # (N, 2, 2)
+    variances, axes = np.linalg.eigh(covariance)  # (N, 2), (N, 2, 2)
+    angle = np.linspace(0.0, 2.0 * np.pi, points + 1)
+    circle = np.stack([np.cos(angle), np.sin(angle)])  # (2, points + 1)
+    outline = axes @ (np.sqrt(np.clip(variances, 0.0, None))[:, :, None] * circle)  # (N, 2, points + 1)
+    centres = projection.to_plane(mu.astype(np.float32)).astype(np.float64)  # (N, 2)
+    return (centres[:, :, None] + outline).transpose(0, 2, 1).astype(np.float32)
+
+
+# An MNIST stroke: about 2.6 units of ink across it (the sample's 1s), fully lit ~1.4 px wide, fading out by 4 px
+BRUSH_CORE_RADIUS = 0.7  # pixels: full intensity within this distance of the pen's path
+BRUSH_EDGE_RADIUS = 2.0  # pixels: the intensity falls linearly to 0 here (anti-aliasing, MNIST's soft edge)
+
+
+def render_strokes(strokes: list[np.ndarray], size: int = 28, base: np.ndarray | None = None,
+                   core_radius: float = BRUSH_CORE_RADIUS, edge_radius: float = BRUSH_EDGE_RADIUS) -> np.ndarray:
+    """Pen strokes -> a (size, size) float32 image in [0, 1], light ink on black like MNIST.
+
+    Each stroke is (K, 2) pen positions (x, y) in pixel units, (0, 0) the top-left corner of the
+    image (pixel (row i, column j) has its centre at (j + 0.5, i + 0.5)); K = 1 is a dot. A pixel's
+    ink falls from 1 within ``core_radius`` of the path to 0 at ``edge_radius``. Ink adds by maximum,
+    onto ``base`` (size, size) when given, so overlapping strokes never exceed 1.
+    """
+    image = np.zeros((size, size), np.float32) if base is None else np.array(base, np.float32, copy=True)
+    for stroke in strokes:
+        stroke = np.asarray(stroke, np.float64).reshape(-1, 2)
+        pairs = zip(stroke[:-1], stroke[1:]) if len(stroke) > 1 else zip(stroke, stroke)
+        for start, end in pairs:
+            _ink_segment(image, start, end, core_radius, edge_radius)
+    return image
+
+
+def _ink_segment(image: np.ndarray, start: np.ndarray, end: np.ndarray, core_radius: float,
+                 edge_radius: float) -> None:
+    """Max one segment's ink into ``image`` (H, W), in place, over the pixels within reach of it only
+    (a stroke of hundreds of mouse moves stays a few milliseconds)."""
+    height, width = image.shape
+    low = np.floor(np.minimum(start, end) - edge_radius).astype(int)  # (x, y)
+    high = np.ceil(np.maximum(start, end) + edge_radius).astype(int)
+    x0, y0 = max(low[0], 0), max(low[1], 0)
+    x1, y1 = min(high[0], width), min(high[1], height)
+    if x0 >= x1 or y0 >= y1:
+        return
+    xs, ys = np.meshgrid(np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5)  # pixel centres, (h, w) each
+    along = end - start
+    # the nearest point of the segment to each pixel centre: t in [0, 1] along it
+    t = np.clip(((xs - start[0]) * along[0] + (ys - start[1]) * along[1]) / max(float(along @ along), 1e-12), 0, 1)
+    distance = np.hypot(xs - (start[0] + t * along[0]), ys - (start[1] + t * along[1]))  # (h, w) pixels
+    ink = np.clip((edge_radius - distance) / (edge_radius - core_radius), 0.0, 1.0).astype(np.float32)
+    np.maximum(image[y0:y1, x0:x1], ink, out=image[y0:y1, x0:x1])
+
+
+def ood_sentence(percentile: float) -> str:
+    """The meter's plain sentence for an ood_percentile (percent of test digits found more likely)."""
+    # rounded down, so the sentence stays true: 99.96% reads "99.9%", never "100.0%"
+    shown = f"{math.floor(percentile * 10) / 10:.1f}" if 0 < percentile < 1 or 99 < percentile < 100 \
+        else f"{math.floor(percentile)}"
+    if percentile <= 0:
+        return "At least as likely as every test digit: an ordinary input for this model."
+    sentence = f"Less likely than {shown}% of test digits"
+    if percentile >= 99:
+        return f"{sentence}: unlike anything the model was trained on."
+    if percentile >= 90:
+        return f"{sentence}: unusual for this model."
+    return f"{sentence}: an ordinary input for this model."

@@ -202,3 +202,65 @@ def test_cli_refusals_exit_2_with_one_line(args, says, capsys, tmp_path, monkeyp
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and out == "" and len(lines) == 1 and "Traceback" not in err, err
     assert lines[0].startswith("latent-morph inspect: error: ") and says in lines[0], lines[0]
+
+
+# --- what the Inside tab draws: plane marks, many ellipses at once, a drawn digit, the meter's words ---
+
+def test_scatter_marks_put_mu_z_and_an_ellipse_of_axes_sigma_on_the_plane(vae, ae, sample_data):
+    from core.anatomy import scatter_marks
+    from core.latent import fit_projection
+
+    digit = anatomy(vae, sample_data.test_x[2], seed=4)
+    marks = scatter_marks(digit, fit_projection(np.zeros((1, 2), np.float32)))  # 2-D: the identity
+    np.testing.assert_array_equal(marks.mu, digit.mu)
+    np.testing.assert_array_equal(marks.z, digit.z)
+    half_axes = (marks.ellipse.max(axis=0) - marks.ellipse.min(axis=0)) / 2
+    np.testing.assert_allclose(half_axes, digit.sigma, rtol=1e-3)
+    plain = scatter_marks(anatomy(ae, sample_data.test_x[2]), fit_projection(np.zeros((1, 2), np.float32)))
+    assert plain.ellipse is None and np.array_equal(plain.z, plain.mu)
+
+
+@pytest.mark.parametrize("dims", [2, 8])
+def test_posterior_ellipses_are_projection_ellipse_for_every_row(dims):
+    from core.anatomy import posterior_ellipses
+    from core.latent import fit_projection
+
+    rng = np.random.default_rng(dims)
+    projection = fit_projection(rng.normal(size=(200, dims)).astype(np.float32) * np.arange(1, dims + 1))
+    mu = rng.normal(size=(30, dims)).astype(np.float32)
+    sigma = rng.uniform(0.05, 1.5, (30, dims)).astype(np.float32)
+    outlines = posterior_ellipses(projection, mu, sigma, points=24)
+    assert outlines.shape == (30, 25, 2)
+    for row in range(30):
+        np.testing.assert_allclose(outlines[row], projection.ellipse(mu[row], sigma[row], 24), atol=1e-5)
+    assert posterior_ellipses(projection, mu[:0], sigma[:0]).shape == (0, 33, 2)
+
+
+def test_a_stroke_is_inked_like_an_mnist_stroke_and_strokes_add_by_maximum(sample_data):
+    from core.anatomy import render_strokes
+
+    line = render_strokes([np.array([[14.5, 4.0], [14.5, 24.0]])])
+    assert line.shape == (28, 28) and line.dtype == np.float32 and line.max() == 1.0 and line.min() == 0.0
+    ones = sample_data.test_x[sample_data.test_y == 1][:, 0]  # (N, 28, 28)
+    mnist_row_ink = float(ones.sum(dim=2)[ones.amax(dim=2) > 0.5].mean())  # ink across a 1's stroke
+    assert line[14].sum() == pytest.approx(mnist_row_ink, rel=0.25)
+    assert line[:2].sum() == 0 and line[27].sum() == 0  # nothing beyond the stroke's reach
+    dot = render_strokes([np.array([[3.5, 3.5]])])
+    assert dot[3, 3] == 1.0 and dot[3, 5] == 0.0 < dot[3, 4] < 1.0  # anti-aliased edge
+    both = render_strokes([np.array([[14.5, 4.0], [14.5, 24.0]]), np.array([[4.0, 14.5], [24.0, 14.5]])])
+    np.testing.assert_array_equal(both, np.maximum(line, render_strokes([np.array([[4.0, 14.5], [24.0, 14.5]])])))
+    np.testing.assert_array_equal(render_strokes([np.array([[4.0, 14.5], [24.0, 14.5]])], base=line), both)
+    assert render_strokes([np.array([[-9.0, -9.0], [-5.0, -5.0]])]).sum() == 0  # off the canvas: no ink
+
+
+@pytest.mark.parametrize("percentile, says", [
+    (99.6, "Less likely than 99.6% of test digits: unlike anything"),
+    (93.0, "Less likely than 93% of test digits: unusual"),
+    (42.7, "Less likely than 42% of test digits: an ordinary input"),
+    (99.96, "Less likely than 99.9% of test digits"),
+    (0.0, "At least as likely as every test digit"),
+])
+def test_the_meter_says_the_percentile_in_a_plain_sentence(percentile, says):
+    from core.anatomy import ood_sentence
+
+    assert ood_sentence(percentile).startswith(says)
