@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-COMMANDS = {"train", "evaluate", "compare", "morph", "generate", "manifold", "inspect"}
+COMMANDS = {"train", "evaluate", "compare", "morph", "generate", "manifold", "inspect", "traverse", "timeline"}
 
 
 def main(argv: list[str] | None = None) -> int:

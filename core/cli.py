@@ -16,6 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
+from core.comparison import MAX_COMPARED, MIN_COMPARED, ComparisonError, test_fields
+from core.cli_traverse import add_traverse_parser, cmd_traverse
+from core.cli_timeline import add_timeline_parser, cmd_timeline
 from core.config import ModelConfig, TrainConfig
 from core.errors import ConfigError, DatasetError, LatentMorphError
 
@@ -24,10 +27,11 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 # Bounds of the number flags no config field owns, refused before anything loads. MAX_SCALE is
 # core.export.MAX_SCALE (not imported: that pulls in torch; tests/core/test_cli.py keeps them equal).
 MAX_SCALE = 40
+MIN_SIZE, MAX_SIZE = 28, 1024  # morph --size, px: core.morph_map's (kept equal by tests/core/test_morph_cli.py)
+MORPH_SUFFIXES = (".gif", ".mp4", ".webp", ".apng", ".png")  # core.export.EXPORT_FORMATS, also kept equal
 MAX_IMAGES = 10_000  # generate --count
 MIN_GRID, MAX_GRID = 2, 100  # manifold --grid: images per side
 MAX_IW_SAMPLES = 100_000  # importance samples per test image
-MIN_COMPARED, MAX_COMPARED = 2, 4  # compare: models side by side
 
 
 class BadInput(Exception):
@@ -210,9 +214,22 @@ def build_parser() -> argparse.ArgumentParser:
     morph.add_argument("--path", default="linear", choices=["linear", "slerp"])
     morph.add_argument("--easing", default="linear", choices=["linear", "ease-in-out"])
     morph.add_argument("--fps", type=_number, default=24.0)
-    morph.add_argument("--scale", type=_positive_int, default=10, help="pixel scale: 28 px -> 28*scale px")
+    morph.add_argument("--scale", type=_positive_int, default=None,
+                       help="pixel scale: 28 px -> 28*scale px (default 10; or give --size)")
+    morph.add_argument("--size", type=_whole(MIN_SIZE, MAX_SIZE), default=None,
+                       help=f"the digit's height in px, {MIN_SIZE} to {MAX_SIZE} (instead of --scale)")
+    morph.add_argument("--upscale", default="nearest", choices=["nearest", "smooth"],
+                       help="nearest: crisp pixels (default); smooth: Lanczos resampling")
+    morph.add_argument("--with-map", action="store_true",
+                       help="draw the latent map beside the digit: the test digits, the path, a dot moving along it")
+    morph.add_argument("--caption", action="store_true", help="write the points' classes and t under each frame")
     morph.add_argument("--bounce", action="store_true", help="play forward then backward")
-    morph.add_argument("--out", required=True, help=".gif, .mp4 or .png (a strip)")
+    morph.add_argument("--no-loop", action="store_true", help="play once (GIF, WebP, APNG); by default they loop")
+    morph.add_argument("--columns", type=_whole(1, 100), default=None,
+                       help="frames per row of a .png strip (default: at most 12 a row, rows filled evenly)")
+    morph.add_argument("--out", required=True,
+                       help="the file, its format by the suffix: .gif, .mp4, .webp, .apng (animated PNG) or .png "
+                       "(a still strip of the frames, in rows)")
     morph.add_argument("--data-dir", default=None)
     morph.add_argument("--dataset", default=None)
     common(morph)
@@ -247,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--data-dir", default=None)
     inspect.add_argument("--dataset", default=None, help="override the dataset recorded in the model file")
     common(inspect)
+    add_traverse_parser(sub, common)
+    add_timeline_parser(sub, common)
     return parser
 
 
@@ -395,32 +414,22 @@ def _cmd_train(args: argparse.Namespace) -> dict[str, Any]:
                       on_step=on_step, on_epoch=on_epoch, control=control)
     if trainer.resume_note:  # e.g. a CUDA run resumed on the CPU: not bit-exact, and the user should know
         print(f"latent-morph train: note: {trainer.resume_note}", file=sys.stderr)
+    if trainer.device_note:  # MPS lacks an operation: the run is on the CPU
+        print(f"latent-morph train: note: {trainer.device_note}", file=sys.stderr)
     result = trainer.run()
     bar.done()
     if result.status == "diverged":
         raise LatentMorphError(result.message)
     metrics = evaluate(result.model, data.test_x, data.test_y, iw_samples=args.iw_samples, seed=args.seed)
     return {
-        "status": result.status, **_test_metrics(metrics),
+        "status": result.status, **test_fields(metrics),
         "epochs": result.position.epoch, "beta_schedule": train_config.beta_schedule,
         "free_bits": train_config.free_bits, "train_seconds": result.train_seconds,
         "samples_per_second": result.samples_per_second, "checkpoint": str(Path(args.out)),
         "device": str(trainer.device), "threads": torch.get_num_threads(),
         "resume_note": trainer.resume_note or None,
+        "device_note": trainer.device_note or None,
     }
-
-
-def _test_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """core.evaluation.evaluate's figures as train and evaluate print them, nats per test image.
-
-    An autoencoder has no ELBO: its reconstruction is test_recon, and test_elbo, test_kl and nll are
-    None (null, or a dash in text), so its figures never stand beside a VAE's bound as if they were one.
-    posterior_collapse is true when no latent dimension carries 0.1 nats of KL (core.evaluation), null
-    for an autoencoder.
-    nll is also None when no importance-weighted estimate was asked for (--iw-samples 0)."""
-    return {"test_elbo": metrics["elbo"], "test_recon": metrics["recon"], "test_kl": metrics["kl"],
-            "test_loss": metrics["loss"], "active_units": metrics["active_units"],
-            "posterior_collapse": metrics["posterior_collapse"], "nll": metrics["nll"]}
 
 
 def _load_model(path: str, device: str = "cpu"):
@@ -431,40 +440,42 @@ def _load_model(path: str, device: str = "cpu"):
 
 
 def _test_split(checkpoint, data_dir: str | None, override: str | None):
-    from core.data import load_dataset
+    from core.comparison import test_split
 
-    name = override or checkpoint.dataset or "mnist-sample"
-    return load_dataset(name, data_dir, seed=checkpoint.train_config.seed if checkpoint.train_config else 0)
+    return test_split(checkpoint, data_dir, override)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """The likelihood figures, then what the digit judge reads in the model's images
     (core.generation_metrics). Without the judge, or for a dataset it cannot read, its fields are
     left out and judge_note says why; the likelihood figures are printed all the same."""
+    from core.comparison import evaluation_fields
+
     checkpoint, model = _load_model(args.checkpoint, args.device)
     data = _test_split(checkpoint, args.data_dir, args.dataset)
-    return _evaluation(model, data, args.iw_samples, args.samples)
+    return _with_bound_bar("", args.iw_samples, lambda progress: evaluation_fields(
+        model, data, args.iw_samples, args.samples, progress))
 
 
-def _evaluation(model, data, iw_samples: int, samples: int, task: str = "") -> dict[str, Any]:
-    """What evaluate prints for ``model`` on ``data``'s test split; compare prints it for each model.
-    ``task`` names the model on the progress bar."""
-    from core.evaluation import evaluate
-    from core.generation_metrics import generation_metrics
+def _with_bound_bar(task: str, iw_samples: int, run: Callable[[Callable[[float], None] | None], Any]) -> Any:
+    """``run(progress)`` with the importance-weighted bound's progress on a bar (none when it is not
+    computed); ``task`` names the model on the bar."""
+    from core.comparison import IW_SHARE
 
     bar = ProgressBar()
-    metrics = evaluate(model, data.test_x, data.test_y, iw_samples=iw_samples,
-                       progress=lambda f: bar.update(f, f"{task}importance-weighted bound"))
+    result = run((lambda f: bar.update(min(1.0, f / IW_SHARE), f"{task}importance-weighted bound"))
+                 if iw_samples > 0 else None)
     bar.done()
-    judged = generation_metrics(model, data.test_x, data.test_y, data.name, samples=samples)
-    return {**_test_metrics(metrics), "kl_per_dim": metrics["kl_per_dim"], "iw_samples": iw_samples,
-            "dataset": data.name, **judged.fields()}
+    return result
 
 
 def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
-    """Each model evaluated as evaluate does (``_evaluation``), on the same test images and the same prior
+    """Each model evaluated as evaluate does, on the same test images and the same prior
     draws: {"models": [{"checkpoint", "kind", "beta" (null for an autoencoder), "latent_dim", and evaluate's
-    fields}, ...], "dataset"}. The models must share image shape and class count with the test images."""
+    fields}, ...], "dataset"}. The models must share image shape and class count with the test images.
+    Each row is core.comparison.comparison_row, which the window's Compare view shows too."""
+    from core.comparison import comparison_row
+
     paths = args.checkpoint
     if not MIN_COMPARED <= len(paths) <= MAX_COMPARED:
         raise BadInput(f"compare takes {MIN_COMPARED} to {MAX_COMPARED} models, got {len(paths)}: "
@@ -477,24 +488,20 @@ def _cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     _same_shape(paths[0], first, f"the test images of {data.name}", data.image_shape, data.num_classes)
     rows = []
     for number, (path, (_, model)) in enumerate(zip(paths, loaded), 1):
-        config = model.config
-        rows.append({"checkpoint": str(path), "kind": config.kind,
-                     "beta": config.beta if config.is_variational else None, "latent_dim": config.latent_dim,
-                     **_evaluation(model, data, args.iw_samples, args.samples, f"model {number}/{len(paths)}: ")})
+        rows.append(_with_bound_bar(f"model {number}/{len(paths)}: ", args.iw_samples, lambda progress: comparison_row(
+            path, model, data, args.iw_samples, args.samples, progress)))
     return {"models": rows, "dataset": data.name}
 
 
 def _same_shape(path: str, config, other: str, image_shape: tuple[int, ...], num_classes: int) -> None:
-    """Refuses (exit 2) a model whose image shape or class count is not ``other``'s."""
-    def shape(dims: tuple[int, ...]) -> str:
-        return "x".join(map(str, dims))
+    """Refuses (exit 2) a model whose image shape or class count is not ``other``'s
+    (core.comparison.check_comparable says how)."""
+    from core.comparison import check_comparable
 
-    if tuple(config.image_shape) != tuple(image_shape):
-        raise BadInput(f"{path} draws {shape(config.image_shape)} images but {other} are {shape(image_shape)}: "
-                       "compare models of the same images")
-    if config.num_classes != num_classes:
-        raise BadInput(f"{path} knows {config.num_classes} classes but {other} has {num_classes}: "
-                       "compare models of the same classes")
+    try:
+        check_comparable(path, config, other, image_shape, num_classes)
+    except ComparisonError as exc:
+        raise BadInput(str(exc)) from None
 
 
 # compare's table: (header, field of a model's row); a dash where a figure is null or absent
@@ -536,8 +543,11 @@ def _compare_table(result: dict[str, Any]) -> str:
 def _cmd_morph(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
+    from core.data import class_name
     from core.export import export_morph
     from core.latent import check_frames, check_label, decode, encode, morph_path, one_hot
+    from core.morph_map import morph_captions, morph_scene
+    from core.points import encode_points
 
     def listed(flag: str, text: str) -> list[int]:
         try:
@@ -558,6 +568,15 @@ def _cmd_morph(args: argparse.Namespace) -> dict[str, Any]:
         raise BadInput("give --from-index I --to-index J, --from-digit A --to-digit B, "
                        "--indices I,J,K or --digits A,B,C")
     way = given[0]
+    if args.size is not None and args.scale is not None:
+        raise BadInput("--size and --scale cannot be combined: give the digit's height in px (--size) or a "
+                       "pixel scale (--scale)")
+    suffix = Path(args.out).suffix.lower()
+    if suffix not in MORPH_SUFFIXES:
+        raise BadInput(f"--out {args.out}: choose a .gif, .mp4, .webp, .apng (animated PNG) or .png (a strip) "
+                       "file name")
+    if args.columns is not None and suffix != ".png":
+        raise BadInput("--columns lays out a .png strip; this export is animated (omit --columns)")
     by_index = way in ("--from-index/--to-index", "--indices")
     if way in ("--indices", "--digits"):
         values = listed(way, ways[way][0])
@@ -591,11 +610,21 @@ def _cmd_morph(args: argparse.Namespace) -> dict[str, Any]:
     planned = morph_path(mu, args.frames, args.path, args.easing,
                          one_hot(y.numpy(), classes) if changes_class else None)
     frames = decode(model, planned.latents, planned.conditions if changes_class else args.label)
-    result = export_morph(frames, args.out, scale=args.scale, fps=args.fps, bounce=args.bounce)
+    # the class each waypoint is decoded as (a CVAE: its own, or --label throughout); a VAE's digits' own
+    classes = [args.label] * len(indices) if conditional and not changes_class else [int(c) for c in y]
+    captions = (morph_captions([class_name(data.class_names, c) for c in classes], len(frames))
+                if args.caption else None)
+    scene = None
+    if args.with_map:  # the test digits as the window's latent view shows them
+        points = encode_points(model, data)
+        scene = morph_scene(points.plane, points.labels, points.projection, planned.latents, mu, args.path)
+    result = export_morph(frames, args.out, scale=10 if args.scale is None else args.scale, fps=args.fps,
+                          bounce=args.bounce, loop=not args.no_loop, columns=args.columns, size=args.size,
+                          upscale=args.upscale, captions=captions, scene=scene)
     result["from_index"], result["to_index"] = indices[0], indices[-1]
     result["indices"], result["waypoint_frames"] = indices, list(planned.waypoint_frames)
-    if conditional:  # the class each waypoint is decoded as: its own, or --label throughout
-        result["waypoint_classes"] = [int(c) for c in y] if changes_class else [args.label] * len(indices)
+    if conditional:
+        result["waypoint_classes"] = classes
     return result
 
 
@@ -678,6 +707,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "train": _cmd_train, "evaluate": _cmd_evaluate, "compare": _cmd_compare, "morph": _cmd_morph,
     "generate": _cmd_generate, "manifold": _cmd_manifold,
     "inspect": _cmd_inspect,
+    "traverse": cmd_traverse,
+    "timeline": cmd_timeline,
 }
 
 # Commands whose text output is not "key: value" lines but the text this function makes of the result.

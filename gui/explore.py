@@ -13,16 +13,20 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QDialog, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from core.latent import waypoint_path
+from core.data import class_name
+from core.morph_map import MapScene, morph_captions, morph_scene, path_curve
+from gui.anatomy_panel import InsidePanel
 from gui.export_dialog import (SCATTER_FILTERS, ExportRunner, MorphExportDialog, MorphExportOptions,
                                choose_save_path, remember_folder)
 from gui.generate_panel import GeneratePanel
 from gui.latent_view import LatentPick, LatentView
 from gui.morph_panel import MorphPanel
 from gui.session import ModelSession
+from gui.timeline_bar import ReplayedSnapshot, TimelineBar
+from gui.traversal_panel import TraversalPanel
 from gui.workers import BackgroundTask
 
-CURVE_SAMPLES = 128  # a slerp drawn through few frames would look like a polyline
+TIMELINE_FILTERS = "Animated GIF (*.gif);;MP4 video (*.mp4);;Animated WebP (*.webp);;Animated PNG (*.apng)"
 # what to do with an export still running when the window closes
 WAIT_FOR_EXPORT, CANCEL_EXPORT, KEEP_WINDOW_OPEN = "wait", "cancel", "keep"
 
@@ -53,11 +57,15 @@ class ExploreWorkspace(QWidget):
         self.morph_panel = MorphPanel(session)
         self.generate_panel = GeneratePanel(session)
         self.exporter = ExportRunner(self)
+        self.traversal_panel = TraversalPanel(session, self.exporter)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.morph_panel, "Morph")
         self.tabs.addTab(self.generate_panel, "Generate")
+        self.inside_panel = InsidePanel(session)  # a digit's anatomy, and a pad to draw one
+        self.tabs.addTab(self.inside_panel, "Inside")
+        self.tabs.addTab(self.traversal_panel, "Traverse")
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.latent_view)
+        splitter.addWidget(self._with_timeline_bar(self.latent_view))
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -75,7 +83,18 @@ class ExploreWorkspace(QWidget):
         self.morph_panel.frameChanged.connect(self._draw_current_frame)
         self.generate_panel.labelChanged.connect(self.morph_panel.set_label)
         self.generate_panel.labelChanged.connect(self.latent_view.set_manifold_label)
+        self.traversal_panel.statusMessage.connect(self.statusMessage)
+        self.latent_view.pointPicked.connect(self.traversal_panel.set_pick)
+        self.generate_panel.labelChanged.connect(self.traversal_panel.set_label)
         self.morph_panel.set_label(self.generate_panel.current_label)
+        self.timeline_bar.snapshotShown.connect(self._show_replay)
+        session.pointsChanged.connect(self._keep_replay)  # after the latent view redrew the live points
+        self.inside_panel.statusMessage.connect(self.statusMessage)
+        self.latent_view.pointHovered.connect(self.inside_panel.show_hovered)
+        self.latent_view.pointPicked.connect(self.inside_panel.show_pick)
+        self.inside_panel.sampleMoved.connect(self.latent_view.show_sample)
+        self.inside_panel.probeMoved.connect(self.latent_view.show_probe)
+        self.inside_panel.endpointRequested.connect(self.use_as_morph_end)
 
     # --- the contract with the main window ------------------------------------------------------
 
@@ -105,17 +124,61 @@ class ExploreWorkspace(QWidget):
     def export_morph(self, path: str | Path | None = None,
                      options: MorphExportOptions | None = None) -> BackgroundTask | None:
         """Ask for a file and options (a dialog unless ``options`` is given), then export off the GUI thread."""
-        frames = self.morph_panel.frames
+        frames = self.morph_panel.current_frames()  # decoded here if the background decode has not arrived
         if frames is None:
             self.statusMessage.emit("Pick two points in the latent view first; then export their morph")
             return None
+        scene = self._morph_scene(len(frames))
         if options is None:
             dialog = MorphExportDialog(frames.shape[1:3], self.morph_panel.fps, self.morph_panel.bounce, self,
-                                       path or "", frame_count=len(frames))
+                                       path or "", frame_count=len(frames), map_available=scene is not None)
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None
             options = dialog.options()
-        return self.exporter.export_morph(frames, options)
+        if options.with_map and scene is None:
+            self.statusMessage.emit("The map needs the encoded digits of the latent view; exporting the digit alone")
+        return self.exporter.export_morph(frames, options, scene, self._morph_captions(len(frames)))
+
+    def _morph_scene(self, count: int) -> MapScene | None:
+        """The map of the morph's ``count`` frames as the latent view shows it (arrays copied; drawn later,
+        on the export's thread); None without encoded points or the frames' latents."""
+        points, projection, latents = self.session.points, self.latent_view.projection, self.morph_panel.latents
+        if points is None or projection is None or latents is None or len(latents) != count:
+            return None
+        waypoints = np.stack([pick.latent for pick in self.morph_panel.endpoints])
+        return morph_scene(points.plane, points.labels, projection, latents, waypoints, self.morph_panel.path_kind)
+
+    def _morph_captions(self, count: int) -> tuple[str, ...]:
+        """A caption for each frame, like "1 › 7   t = 0.43": each point's class as decoded (a CVAE's),
+        else a digit's own class, "?" for an empty place of a VAE."""
+        panel, model = self.morph_panel, self.session.model
+        if model is not None and model.config.is_conditional:
+            classes = (panel.waypoint_labels() if panel.changes_class
+                       else [self.generate_panel.current_label] * len(panel.endpoints))
+        else:
+            classes = [pick.label if pick.index is not None else None for pick in panel.endpoints]
+        names = self.session.class_names
+        return morph_captions(["?" if c is None else class_name(names, c) for c in classes], count)
+
+    def export_timeline(self, path: str | Path | None = None) -> BackgroundTask | None:
+        """Write the training timeline as an animation (core.timeline_export) off the GUI thread, with
+        progress and cancel; a file dialog asks where unless ``path`` is given."""
+        from core.timeline_export import export_timeline
+
+        record = self.session.record
+        timeline = record.timeline if record is not None else None
+        if timeline is None or not timeline.snapshots:
+            self.statusMessage.emit("This model has no training timeline: train it, or resume its training, "
+                                    "to record one")
+            return None
+        if path is None:
+            path = choose_save_path(self, "Export training timeline", TIMELINE_FILTERS)
+            if path is None:
+                return None
+            remember_folder(QSettings(), path)
+        path, names = Path(path), self.session.class_names
+        return self.exporter.run(lambda report: export_timeline(timeline, path, class_names=names, progress=report),
+                                 path, "Export training timeline")
 
     def export_scatter(self, path: str | Path | None = None) -> bool:
         """Save the latent view as PNG or SVG (a file dialog, in the last export folder, unless ``path`` is given)."""
@@ -155,18 +218,55 @@ class ExploreWorkspace(QWidget):
             self.latent_view.show_path(None, None, ends)
             return
         frames = projection.to_plane(latents)
-        if self.morph_panel.path_kind == "slerp":
-            waypoints = np.stack([pick.latent for pick in endpoints])
-            dense = waypoint_path(waypoints, max(CURVE_SAMPLES, 8 * len(waypoints)), "slerp")
-            curve = projection.to_plane(dense)
-        else:
-            curve = frames[list(self.morph_panel.waypoint_frames)]  # straight legs between the picked points
+        curve = path_curve(np.stack([pick.latent for pick in endpoints]), self.morph_panel.path_kind, projection)
         self.latent_view.show_path(curve, frames, ends)
 
     def _draw_current_frame(self, index: int) -> None:
         latents, projection = self.morph_panel.latents, self.latent_view.projection
         if latents is not None and projection is not None:
             self.latent_view.set_current(projection.to_plane(latents[index:index + 1])[0])
+
+    def use_as_morph_end(self, pick: LatentPick, end: str) -> None:
+        """The Inside tab's drawn digit as the morph's "start" or "end" (replacing the one there)."""
+        morph = self.morph_panel
+        count = len(morph.endpoints)
+        if end == "start" and count >= 2:
+            morph.move_waypoint(0, pick)
+        elif end == "start":
+            morph.clear()
+            morph.add_endpoint(pick)
+        elif count >= 2:
+            morph.move_waypoint(count - 1, pick)
+        elif count == 1:
+            morph.add_endpoint(pick)
+        else:
+            self.statusMessage.emit("Pick the morph's start first: click a digit, or use the drawing as the start")
+            return
+        if len(morph.endpoints) >= 2:
+            self.tabs.setCurrentWidget(morph)  # the morph is complete: show it playing
+
+    def _with_timeline_bar(self, view: QWidget) -> QWidget:
+        """The latent view with the training timeline's scrubber under it (gui/timeline_bar.py)."""
+        self.timeline_bar = TimelineBar(self.session)
+        column = QWidget()
+        layout = QVBoxLayout(column)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(view, 1)
+        layout.addWidget(self.timeline_bar)
+        return column
+
+    def _show_replay(self, replay: ReplayedSnapshot | None) -> None:
+        """A timeline snapshot in the scatter, on the whole replay's fixed axes; None: the live points."""
+        if replay is None:
+            self.latent_view.show_points(None)
+        else:
+            self.latent_view.show_points(replay.snapshot.plane, replay.labels, replay.extent)
+
+    def _keep_replay(self) -> None:
+        bar = self.timeline_bar
+        if bar.replaying:  # new live points (an epoch ended) must not take the replayed snapshot's place
+            bar.show_snapshot(bar.index)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:

@@ -1,10 +1,13 @@
 """The latent scatter: encoded test digits coloured by class, hover previews, click picking
-(Shift-click for a tour's next point), the faint decoded manifold behind the points, and the
-morph path drawn on top with its picked points, which can be dragged."""
+(Shift-click for a tour's next point), the faint decoded manifold behind the points (decoded off
+the GUI thread, for the newest view only), and the morph path drawn on top with its picked points,
+which can be dragged."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -14,11 +17,16 @@ from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QVBoxLayou
 
 from core.data import class_name
 from core.errors import LatentMorphError
+from core.anatomy import posterior_ellipses
 from core.latent import Projection, fit_projection, manifold
 from core.export import tile_images
+from core.models import LatentModel
+from gui.decision_regions import DecisionRegionLayer
 from gui.image_utils import to_qimage
+from gui.model_tasks import decoder_for
 from gui.palette import CLASS_COLOURS
 from gui.session import ModelSession
+from gui.workers import LatestOnly
 
 POINT_SIZE = 5
 SNAP_PIXELS = 8.0  # a click this close to a digit picks that digit rather than the empty place
@@ -28,6 +36,9 @@ MANIFOLD_DELAY_MS = 250  # pans and epochs arrive in bursts; decode once they se
 HOVER_SCALE = 3
 WAYPOINT_SIZE = 14  # pixels; a drag that starts this close to a picked point's centre moves it
 DRAG_INTERVAL_MS = 50  # a dragged point re-plans the morph at most 20 times a second
+CLOUD_ELLIPSES = 300  # posterior ellipses drawn by the toggle: enough to see the trade-off, few enough to read
+CLOUD_SEED = 0  # the same digits each time, so beta = 1 and beta = 4 can be compared digit for digit
+ELLIPSE_POINTS = 32  # polygon corners per toggle ellipse
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,29 @@ class LatentPick:
     latent: np.ndarray  # (latent,) the code it stands for
     index: int | None = None  # row in session.points when the click snapped to a digit
     label: int | None = None  # that digit's class
+
+
+@dataclass(frozen=True)
+class ManifoldImage:
+    """A decoded manifold ready for the ImageItem: tiles upright for a y-up view, and where they go."""
+
+    image: np.ndarray  # (n*H, n*W) float32 in [0, 1], C-contiguous, rows flipped (the view's y points up)
+    rect: tuple[float, float, float, float]  # x, y, width, height in plane coordinates, half a step past the grid
+
+
+def _decode_manifold(decoder: Callable[[], LatentModel], projection: Projection, x_range: tuple[float, float],
+                     y_range: tuple[float, float], label: int | None) -> ManifoldImage | None:
+    """On a worker thread: the MANIFOLD_GRID x MANIFOLD_GRID manifold over the range, tiled (None for
+    colour images). ``decoder()`` gives the model to decode with (gui.model_tasks.decoder_for)."""
+    images, _ = manifold(decoder(), MANIFOLD_GRID, projection, x_range, y_range, label=label)
+    if images.ndim != 4:  # (n, n, H, W) for greyscale digits
+        return None
+    n, height, width = images.shape[0], images.shape[2], images.shape[3]
+    tiled = tile_images(images.reshape(-1, height, width), n, padding=0)
+    (x0, x1), (y0, y1) = x_range, y_range
+    step_x, step_y = (x1 - x0) / (n - 1), (y1 - y0) / (n - 1)
+    return ManifoldImage(np.ascontiguousarray(tiled[::-1], dtype=np.float32),
+                         (x0 - step_x / 2, y0 - step_y / 2, x1 - x0 + step_x, y1 - y0 + step_y))
 
 
 def class_colour(label: int) -> QColor:
@@ -152,9 +186,11 @@ class HoverInset(QFrame):
 class LatentView(QWidget):
     """Scatter of ``session.points.plane``; emits ``pointPicked`` with a LatentPick on a click,
     ``waypointPicked`` on a Shift-click, ``waypointMoved(index, pick)`` while a picked point is
-    dragged, and ``undoRequested`` on Ctrl+Z."""
+    dragged, and ``undoRequested`` on Ctrl+Z. ``pointHovered(index)`` says which digit the hover
+    preview shows (-1 once none is)."""
 
     pointPicked = Signal(object)
+    pointHovered = Signal(int)  # row in session.points under the pointer; -1 when the preview goes
     waypointPicked = Signal(object)
     waypointMoved = Signal(int, object)
     undoRequested = Signal()
@@ -178,6 +214,8 @@ class LatentView(QWidget):
         header = QHBoxLayout()
         header.addWidget(self.projection_note, 1)
         header.addWidget(self.manifold_box)
+        self.ellipses_box = QCheckBox("Posterior ellipses")  # wired in _add_anatomy_items
+        header.addWidget(self.ellipses_box)
 
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMenuEnabled(False)
@@ -196,6 +234,8 @@ class LatentView(QWidget):
         self.manifold_item.setZValue(-10)
         self.manifold_item.hide()
         self.plot.addItem(self.manifold_item, ignoreBounds=True)
+        self.decision_regions = DecisionRegionLayer(self)  # the judge's reading of the plane (gui/decision_regions.py)
+        header.insertWidget(2, self.decision_regions.toggle)  # beside the manifold control
 
         # the 1-sigma ellipse of q(z|x) for each picked digit: how far z = mu + sigma*eps may land
         self.ellipse_curve = pg.PlotCurveItem(pen=pg.mkPen("#222222", width=1.5, style=Qt.PenStyle.DashLine),
@@ -213,6 +253,7 @@ class LatentView(QWidget):
         for z, item in enumerate((self.path_curve, self.path_frames, self.endpoint_markers, self.current_marker)):
             item.setZValue(10 + z)
             self.plot.addItem(item, ignoreBounds=True)
+        self._add_anatomy_items()
 
         self.hover = HoverInset(self.plot.viewport())
         self.empty_note = QLabel("Train or open a model to see its latent space.", self.plot.viewport())
@@ -224,6 +265,7 @@ class LatentView(QWidget):
         layout.addWidget(self.plot, 1)
 
         self._manifold_timer = QTimer(self, singleShot=True, interval=MANIFOLD_DELAY_MS)
+        self.manifold_jobs = LatestOnly(self._show_manifold, self._manifold_failed, self)
         self._manifold_timer.timeout.connect(self.update_manifold)
         self._drag_timer = QTimer(self, singleShot=True, interval=DRAG_INTERVAL_MS)
         self._drag_timer.timeout.connect(self._send_pending_move)
@@ -256,6 +298,7 @@ class LatentView(QWidget):
             self.plot.removeItem(item)
         self._class_items.clear()
         self.legend.clear()
+        self.manifold_jobs.supersede()
         self.manifold_item.hide()
         self.view_box.enableAutoRange()
         self.refresh_points()
@@ -278,6 +321,27 @@ class LatentView(QWidget):
                              pen=None, size=POINT_SIZE, pxMode=True)
         self._update_notes()
         self.schedule_manifold()
+
+    def show_points(self, plane: np.ndarray | None, labels: np.ndarray | None = None,
+                    view_range: tuple[float, float, float, float] | None = None) -> None:
+        """Draw these points (N, 2), coloured by their classes ``labels`` (N,), instead of session.points:
+        a training timeline's snapshot (gui/timeline_bar.py), on fixed axes when ``view_range`` (x0, x1,
+        y0, y1) is given. Hover previews and snapping pause meanwhile: these rows are not session.points'.
+        None draws session.points again, the view fitted to them."""
+        if plane is None:
+            self.view_box.enableAutoRange()
+            self.refresh_points()
+            return
+        self.hover.hide()
+        self._plane = self._labels = None
+        plane, labels = np.ascontiguousarray(plane, dtype=np.float32), np.asarray(labels, dtype=np.int64)
+        classes = max(len(self.session.class_names), int(labels.max()) + 1 if len(labels) else 0)
+        for label in range(classes):
+            self._class_item(label).setData(pos=plane[labels == label], brush=self._brushes[label % len(self._brushes)],
+                                            pen=None, size=POINT_SIZE, pxMode=True)
+        if view_range is not None:
+            x0, x1, y0, y1 = view_range
+            self.view_box.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def _class_item(self, label: int) -> pg.ScatterPlotItem:
         item = self._class_items.get(label)
@@ -411,6 +475,7 @@ class LatentView(QWidget):
 
     def _hide_hover(self) -> None:
         self.hover.hide()
+        self._set_hovered(-1)
 
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         points = self.session.points
@@ -427,6 +492,7 @@ class LatentView(QWidget):
         label = int(points.labels[index])
         self.hover.show_digit(points.images[index], f"{class_name(self.session.class_names, label)}  ·  #{index}",
                               class_colour(label), self.plot.mapFromScene(scene_pos))
+        self._set_hovered(index)
 
     # --- morph path ---------------------------------------------------------------------------
 
@@ -467,6 +533,7 @@ class LatentView(QWidget):
         if on:
             self.update_manifold()
         else:
+            self.manifold_jobs.supersede()
             self.manifold_item.hide()
 
     def _range_changed(self, *args) -> None:
@@ -474,28 +541,133 @@ class LatentView(QWidget):
         self.schedule_manifold()
 
     def schedule_manifold(self) -> None:
+        """The view, the weights or the class changed: a decode under way is for a view that is gone
+        (its result is dropped); decode anew once the changes settle."""
         if self.manifold_box.isChecked():
+            self.manifold_jobs.supersede()
             self._manifold_timer.start()
 
     def update_manifold(self) -> None:
+        """Ask for the manifold of the visible range, decoded off the GUI thread; the old one stays
+        on screen until the new one arrives."""
+        self._manifold_timer.stop()
         model, projection = self.session.model, self.projection
         if not self.manifold_box.isChecked() or model is None or projection is None:
+            self.manifold_jobs.supersede()
             self.manifold_item.hide()
             return
         (x0, x1), (y0, y1) = self.view_box.viewRange()
-        try:
-            images, _ = manifold(model, MANIFOLD_GRID, projection, (x0, x1), (y0, y1),
-                                 label=self._manifold_label if model.config.is_conditional else None)
-        except LatentMorphError as exc:
-            self.statusMessage.emit(f"Manifold: {exc}")
-            self.manifold_item.hide()
-            return
-        if images.ndim != 4:
+        label = self._manifold_label if model.config.is_conditional else None
+        self.manifold_jobs.submit(partial(_decode_manifold, decoder_for(self.session), projection, (x0, x1), (y0, y1),
+                                          label))
+
+    def _show_manifold(self, result: ManifoldImage | None) -> None:
+        if result is None:
             return  # colour images: no faint greyscale backdrop for them
-        n, height, width = images.shape[0], images.shape[2], images.shape[3]
-        tiled = tile_images(images.reshape(-1, height, width), n, padding=0)
-        # the view's y axis points up while image rows run down: flip once, digits come out upright
-        self.manifold_item.setImage(np.ascontiguousarray(tiled[::-1], dtype=np.float32), levels=(0, 1), autoLevels=False)
-        step_x, step_y = (x1 - x0) / (n - 1), (y1 - y0) / (n - 1)
-        self.manifold_item.setRect(QRectF(x0 - step_x / 2, y0 - step_y / 2, x1 - x0 + step_x, y1 - y0 + step_y))
+        self.manifold_item.setImage(result.image, levels=(0, 1), autoLevels=False)
+        self.manifold_item.setRect(QRectF(*result.rect))
         self.manifold_item.show()
+
+    def _manifold_failed(self, error: Exception) -> None:
+        if not isinstance(error, LatentMorphError):
+            raise error
+        self.statusMessage.emit(f"Manifold: {error}")
+        self.manifold_item.hide()
+
+    # --- the Inside tab's marks (a digit's z, a drawn digit) and the posterior ellipses ----------
+
+    def _add_anatomy_items(self) -> None:
+        self._hovered = -1
+        self.cloud_size = CLOUD_ELLIPSES
+        self.ellipses_box.setToolTip(f"Draw the 1-σ ellipse of q(z|x) for {CLOUD_ELLIPSES} test digits picked at "
+                                     "random (seeded): small ellipses, a confident encoder; overlapping ones, a "
+                                     "strong KL pull (β)")
+        self._cloud_curves: dict[int, pg.PlotCurveItem] = {}  # one per class, behind the points
+        # the anatomy's z = mu + sigma * eps and the ellipse it was drawn from (the Inside tab)
+        self.sample_ellipse = pg.PlotCurveItem(pen=pg.mkPen("#7b3fa0", width=1.5, style=Qt.PenStyle.DotLine))
+        self.sample_marker = _QuietScatter(size=13, symbol="x", pen=pg.mkPen("#7b3fa0", width=1),
+                                           brush=pg.mkBrush("#7b3fa0"), pxMode=True)
+        # a drawn digit: where its mu lands and its 1-sigma ellipse
+        self.probe_ellipse = pg.PlotCurveItem(pen=pg.mkPen("#e66100", width=2))
+        self.probe_marker = _QuietScatter(size=10, symbol="d", pen=pg.mkPen("k", width=1),
+                                          brush=pg.mkBrush("#e66100"), pxMode=True)
+        for z, item in enumerate((self.sample_ellipse, self.probe_ellipse, self.sample_marker, self.probe_marker)):
+            item.setZValue(20 + z)
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks and drags go to the points
+            self.plot.addItem(item, ignoreBounds=True)
+        self.ellipses_box.toggled.connect(self._ellipses_toggled)
+        self.session.pointsChanged.connect(self.update_posterior_ellipses)
+        self.session.modelChanged.connect(self.update_posterior_ellipses)
+        self.update_posterior_ellipses()
+
+    def _set_hovered(self, index: int) -> None:
+        if index != self._hovered:
+            self._hovered = index
+            self.pointHovered.emit(index)
+
+    def show_sample(self, z_plane: np.ndarray | None, ellipse: np.ndarray | None = None) -> None:
+        """Plane coordinates of a drawn z (2,) and the 1-sigma ellipse (P, 2) it came from; None clears."""
+        empty = np.zeros((0, 2), np.float32)
+        self.sample_marker.setData(pos=empty if z_plane is None else np.asarray(z_plane, np.float32).reshape(1, 2))
+        outline = empty if ellipse is None or z_plane is None else np.asarray(ellipse, np.float32)
+        self.sample_ellipse.setData(outline[:, 0], outline[:, 1])
+
+    def show_probe(self, plane_xy: np.ndarray | None, ellipse: np.ndarray | None = None) -> None:
+        """Mark a drawn (or loaded) digit: its mu on the plane (2,) and its 1-sigma ellipse (P, 2)."""
+        empty = np.zeros((0, 2), np.float32)
+        self.probe_marker.setData(pos=empty if plane_xy is None else np.asarray(plane_xy, np.float32).reshape(1, 2))
+        outline = empty if ellipse is None or plane_xy is None else np.asarray(ellipse, np.float32)
+        self.probe_ellipse.setData(outline[:, 0], outline[:, 1])
+
+    def clear_probe(self) -> None:
+        self.show_probe(None)
+
+    def posterior_ellipse_indices(self) -> np.ndarray:
+        """The digits (rows of session.points) whose ellipses the toggle draws: a seeded random few."""
+        points = self.session.points
+        if points is None:
+            return np.zeros(0, np.int64)
+        count = min(self.cloud_size, len(points.latents))
+        return np.sort(np.random.default_rng(CLOUD_SEED).choice(len(points.latents), count, replace=False))
+
+    def update_posterior_ellipses(self) -> None:
+        """Draw (or clear) the toggle's ellipses, one curve per class, NaN rows between the polygons."""
+        points, model = self.session.points, self.session.model
+        variational = model is None or model.config.is_variational
+        self.ellipses_box.setEnabled(variational)
+        self.ellipses_box.setText("Posterior ellipses" if model is None or model.config.latent_dim <= 2
+                                  else "Ellipses (projected)")
+        if not variational:
+            self.ellipses_box.setToolTip("An autoencoder has no posterior to draw: z = μ, no σ")
+        show = self.ellipses_box.isChecked() and points is not None and points.sigmas is not None
+        for curve in self._cloud_curves.values():
+            curve.setData([], [])
+        if not show:
+            return
+        rows = self.posterior_ellipse_indices()
+        outlines = posterior_ellipses(points.projection, points.latents[rows], points.sigmas[rows], ELLIPSE_POINTS)
+        gap = np.full((len(rows), 1, 2), np.nan, np.float32)  # splits the polygons (connect="finite")
+        outlines = np.concatenate([outlines, gap], axis=1)  # (N, P + 2, 2)
+        labels = points.labels[rows]
+        for label in np.unique(labels):
+            polygon = outlines[labels == label].reshape(-1, 2)
+            self._cloud_curve(int(label)).setData(polygon[:, 0], polygon[:, 1])
+
+    def _ellipses_toggled(self, on: bool) -> None:
+        self.update_posterior_ellipses()
+        points = self.session.points
+        if on and points is not None and points.latents.shape[1] > 2:
+            self.statusMessage.emit(f"Posterior ellipses of {len(self.posterior_ellipse_indices())} digits, "
+                                    "projected: each is the PCA plane's view of q(z|x)'s 1-σ ellipsoid")
+
+    def _cloud_curve(self, label: int) -> pg.PlotCurveItem:
+        curve = self._cloud_curves.get(label)
+        if curve is None:
+            colour = class_colour(label).darker(160)  # its class, dark enough to read over the points
+            colour.setAlpha(200)
+            curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), connect="finite")
+            curve.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            curve.setZValue(5)  # over the points, under the morph path and the marks
+            self._cloud_curves[label] = curve
+            self.plot.addItem(curve, ignoreBounds=True)
+        return curve

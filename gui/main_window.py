@@ -7,8 +7,9 @@ beyond what ``ModelSession`` holds.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox,
                                QStackedWidget, QStyle, QWidget)
@@ -16,14 +17,32 @@ from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFile
 from core.config import ModelConfig, TrainConfig
 from core.errors import CheckpointError, LatentMorphError
 from gui.empty_state import EmptyState
-from gui.explore import ExploreWorkspace
-from gui.loss_plot import LossPlot
-from gui.model_tasks import ModelDataLoader
-from gui.session import ModelSession
-from gui.training import RunOutcome, Training, TrainingState
-from gui.training_panel import TrainingPanel
-from gui.workers import BackgroundTask
-from gui.window_settings import MAX_RECENT, restore_window_settings, save_window_settings
+from gui.window_settings import GEOMETRY_KEY, MAX_RECENT, restore_window_settings, save_window_settings
+
+if TYPE_CHECKING:
+    from gui.training import RunOutcome
+    from gui.workers import BackgroundTask
+
+
+def import_engine() -> None:
+    """Import the rest of the window: the panels, and through them torch and pyqtgraph (seconds on a
+    cold start). ``python main.py`` shows the window first and runs this on a worker thread; a new
+    window built at once (``MainWindow()``) runs it itself. Instant once done.
+
+    Modules that import torch are imported here, not at the top of this file: one imported there would
+    keep the window off the screen until torch is in (tests/gui/test_off_thread_decodes.py checks).
+    """
+    global CompareWindow, EvaluatePanel, ExploreWorkspace, LossPlot, ModelDataLoader, ModelSession, Training, \
+        TrainingState, TrainingPanel
+    from gui.compare_view import CompareWindow
+    from gui.evaluate_panel import EvaluatePanel
+    from gui.explore import ExploreWorkspace
+    from gui.loss_plot import LossPlot
+    from gui.model_tasks import ModelDataLoader
+    from gui.session import ModelSession
+    from gui.training import Training, TrainingState
+    from gui.training_panel import TrainingPanel
+
 
 APP_NAME = "Latent Morph"
 MODEL_FILTER = "Latent Morph models (*.safetensors);;All files (*)"
@@ -51,38 +70,70 @@ class MainWindow(QMainWindow):
     trainingStarted = Signal()
     trainingFinished = Signal(object)  # RunOutcome, or None when the run failed or could not start
     modelDataSettled = Signal(bool)  # an opened model's points are shown (True) or could not be made (False)
+    ready = Signal()  # every panel is built: at once, or (deferred) once the engine was imported
 
     def __init__(self, session: ModelSession | None = None, settings: QSettings | None = None,
-                 data_dir: str | None = None, remember_settings: bool = True, parent: QWidget | None = None) -> None:
+                 data_dir: str | None = None, remember_settings: bool = True, parent: QWidget | None = None,
+                 *, deferred: bool = False) -> None:
+        """``deferred=True`` builds only the frame (a window to show at once, saying it is starting);
+        ``finish_construction`` builds the rest once ``import_engine`` has run."""
         super().__init__(parent)
-        self.session = session or ModelSession(self)
         self.settings = settings or QSettings()
         self.data_dir = data_dir
         self.dataset_limit: int | None = None  # a hook for quick runs: samples kept per split
         self.remember_settings = remember_settings
         self.recent_files: list[str] = []
         self._closing = False  # inside closeEvent's questions and waits
+        self.is_ready = False  # every panel is built (see ``ready``)
+        self._given_session = session
 
+        self.empty_state = EmptyState()
+        self.center = QStackedWidget()
+        self.center.addWidget(self.empty_state)
+        self.setCentralWidget(self.center)
+        self.setWindowTitle(APP_NAME)
+        self.resize(*default_window_size(self.screen().availableGeometry().size()))
+        if deferred:
+            self.show_starting("Loading PyTorch…")
+            return
+        self.finish_construction()
+
+    def show_starting(self, message: str) -> None:
+        """What the frame says before the panels are built: where it is (or why it cannot start)."""
+        geometry = self.settings.value(GEOMETRY_KEY) if self.remember_settings else None
+        if isinstance(geometry, QByteArray):  # anything else is reported once the settings are read in full
+            self.restoreGeometry(geometry)  # the size it will have, so nothing jumps once it is built
+        self.empty_state.title.setText(f"<h2>{APP_NAME}</h2>")
+        self.empty_state.text.setText(message)
+        self.empty_state.train_button.setEnabled(False)
+        self.empty_state.open_button.setEnabled(False)
+        self.statusBar().showMessage(message)
+
+    def finish_construction(self) -> None:
+        """Build the panels, docks, menus and toolbar (imports the engine first if it is not in yet)."""
+        if self.is_ready:
+            return
+        import_engine()
+        self.session = self._given_session or ModelSession(self)
         self.training_panel = TrainingPanel()
         self.loss_plot = LossPlot()
-        self.empty_state = EmptyState()
         self.training = Training(self.session, confirm_replace=self._confirm_discard, parent=self)
         self.model_data = ModelDataLoader(self.session, self)
         self.explore = ExploreWorkspace(self.session, self)
         self.explore.statusMessage.connect(self.show_status)
-        self.center = QStackedWidget()
-        self.center.addWidget(self.empty_state)
         self.center.addWidget(self.explore)
-        self.setCentralWidget(self.center)
         self._build_docks()
         self._build_actions()
         self._build_menus_and_toolbar()
         self._connect()
+        self.empty_state.set_training(False)
+        self.empty_state.open_button.setEnabled(True)
         self.statusBar().showMessage("Ready")
-        self.resize(*default_window_size(self.screen().availableGeometry().size()))
         self._restore_settings()
         self._update_title()
         self._update_actions()
+        self.is_ready = True
+        self.ready.emit()
 
     # ----- construction -----
     def _build_docks(self) -> None:
@@ -123,6 +174,9 @@ class MainWindow(QMainWindow):
                                                   "Save the latent scatter plot as an image")
         self.export_csv_action = self._action("Export loss &history CSV…", self.export_history_csv_dialog, None,
                                               "Save the loss of every step and epoch as a CSV table")
+        self.export_timeline_action = self._action("Export training &timeline…", self._export_timeline, None,
+                                                   "Save the replay of the clusters forming, one frame per "
+                                                   "snapshot of training, as GIF, MP4, WebP or APNG")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.train_action = self._action("&Train", self.training_panel.request_train, "Ctrl+Return",
                                          "Train a new model with the settings on the left", SP.SP_MediaPlay)
@@ -140,6 +194,15 @@ class MainWindow(QMainWindow):
         self.log_action.setCheckable(True)
         self.loss_plot.log_check.toggled.connect(self.log_action.setChecked)
         self.about_action = self._action("&About Latent Morph", self.show_about)
+        self.compare_action = self._action("&Compare models…", self.compare_models_dialog, None,
+                                           "Open 2 to 4 model files side by side: scatters, morphs, prior draws "
+                                           "and one metrics table")
+        self.kinds_preset_action = self._action("Train AE vs VAE vs β-VAE…", self.train_kinds_preset_dialog, None,
+                                                "Train an autoencoder, a VAE and a β-VAE with the settings on the "
+                                                "left (same data, same seed), then compare them")
+        self.evaluate_action = self._action("E&valuate model…", self.show_evaluate_panel, None,
+                                            "Measure the open model: bounds, active units, kNN accuracy and what "
+                                            "the digit judge reads")
 
     def _build_menus_and_toolbar(self) -> None:
         bar = self.menuBar()
@@ -150,6 +213,9 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.save_action, self.save_as_action])
         file_menu.addSeparator()
         file_menu.addActions([self.export_morph_action, self.export_scatter_action, self.export_csv_action])
+        file_menu.addAction(self.export_timeline_action)
+        file_menu.addSeparator()
+        file_menu.addActions([self.compare_action, self.kinds_preset_action, self.evaluate_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         bar.addMenu("&Train").addActions([self.train_action, self.pause_action, self.stop_action])
@@ -193,6 +259,8 @@ class MainWindow(QMainWindow):
         self.empty_state.train_button.clicked.connect(self.train_from_empty_state)
         self.empty_state.open_button.clicked.connect(self.open_model_dialog)
         self.session.modelChanged.connect(self._model_changed)
+        self.session.weightsChanged.connect(self._update_actions)  # an epoch adds to the training timeline
+        self.explore.timeline_bar.stepShown.connect(plot.set_cursor)  # the replayed snapshot's step
         self.session.dirtyChanged.connect(self._update_title)
         self.session.pathChanged.connect(self._update_title)
 
@@ -218,6 +286,7 @@ class MainWindow(QMainWindow):
         for action in (self.save_action, self.save_as_action, self.export_morph_action, self.export_scatter_action):
             action.setEnabled(has_model)
         self.export_csv_action.setEnabled(bool(self.session.history.steps))
+        self.export_timeline_action.setEnabled(self.explore.timeline_bar.timeline is not None)
         self.new_action.setEnabled(not training)
         self.open_action.setEnabled(not training)
         self.empty_state.train_button.setEnabled(not training)
@@ -270,6 +339,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _run_started(self, _train_config: TrainConfig) -> None:
+        self.explore.timeline_bar.leave_replay()  # training shows the live view
         self.loss_plot.clear()
         self.trainingStarted.emit()
 
@@ -404,6 +474,9 @@ class MainWindow(QMainWindow):
     def _export_scatter(self) -> None:
         self.explore.export_scatter()
 
+    def _export_timeline(self) -> None:
+        self.explore.export_timeline()
+
     def _play_pause_morph(self) -> None:
         focused = QApplication.focusWidget()
         if isinstance(focused, QAbstractButton) and focused.isEnabled():
@@ -413,6 +486,52 @@ class MainWindow(QMainWindow):
 
     def _clear_selection(self) -> None:
         self.explore.clear_selection()
+
+    # ----- compare and evaluate (gui/compare_view.py, gui/evaluate_panel.py) -----
+    def compare_models_dialog(self) -> None:
+        start = str(Path(self.recent_files[0]).parent) if self.recent_files else ""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Compare 2 to 4 models", start, MODEL_FILTER)
+        if paths:
+            self.open_compare(paths)
+
+    def open_compare(self, paths: list[str | Path]) -> CompareWindow:
+        """A Compare window over ``paths``; it loads them in the background and says if they do not fit."""
+        window = CompareWindow(paths, data_dir=self.data_dir, parent=self)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # it holds a dataset and the models
+        window.show()
+        return window
+
+    def train_kinds_preset_dialog(self) -> None:
+        """Ask for a folder, then train the AE / VAE / β-VAE preset there and open it in Compare."""
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the AE, VAE and β-VAE model files",
+                                                  str(Path(self.recent_files[0]).parent) if self.recent_files else "")
+        if folder:
+            self.train_kinds_preset(folder)
+
+    def train_kinds_preset(self, folder: str | Path):
+        """Train the three models of the preset in the background (gui/compare_preset.py), with the Training
+        panel's settings; a Compare window opens on them when they are done. Returns the run."""
+        from gui.compare_preset import KindsPresetRun  # with the engine, imported by now
+
+        try:
+            model_config, train_config = self.training_panel.configs()
+        except LatentMorphError as exc:
+            self._show_error("AE vs VAE vs β-VAE not started", str(exc))
+            return None
+        run = KindsPresetRun(self, folder, model_config, train_config, self.data_dir)
+        run.trained.connect(self.open_compare)
+        return run
+
+    def show_evaluate_panel(self) -> EvaluatePanel | None:
+        """The Evaluate panel for the open model, started at once."""
+        if not self.session.has_model:
+            self.show_status("Evaluate: train or open a model first")
+            return None
+        panel = EvaluatePanel(self.session, data_dir=self.data_dir, parent=self)
+        panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        panel.show()
+        panel.evaluate()
+        return panel
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About Latent Morph", ABOUT_TEXT)
@@ -447,6 +566,9 @@ class MainWindow(QMainWindow):
 
     # ----- closing -----
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.is_ready:  # closed while starting: nothing to ask about or wait for
+            event.accept()
+            return
         if self._closing:  # a second close while the first waits for training or an export to end
             event.ignore()
             return

@@ -158,11 +158,14 @@ BAD_VALUES = {
     ("compare", "--iw-samples"): "-1", ("compare", "--samples"): "10001",
     ("morph", "--from-index"): "-1", ("morph", "--to-index"): "-1", ("morph", "--from-digit"): "-1",
     ("morph", "--to-digit"): "-1", ("morph", "--frames"): "-1", ("morph", "--fps"): "nan",
-    ("morph", "--label"): "-1", ("morph", "--scale"): "-1",
+    ("morph", "--label"): "-1", ("morph", "--scale"): "-1", ("morph", "--size"): "27", ("morph", "--columns"): "0",
     ("generate", "--digit"): "-1", ("generate", "--count"): "0", ("generate", "--seed"): "-1",
     ("generate", "--scale"): "41",
     ("manifold", "--grid"): "1", ("manifold", "--digit"): "-1", ("manifold", "--scale"): "0",
     ("inspect", "--index"): "-1", ("inspect", "--label"): "-1", ("inspect", "--seed"): "-1",
+    ("traverse", "--index"): "-1", ("traverse", "--steps"): "1", ("traverse", "--range"): "0",
+    ("traverse", "--label"): "-1", ("traverse", "--scale"): "0", ("traverse", "--fps"): "0",
+    ("timeline", "--fps"): "0", ("timeline", "--size"): "127",
 }
 
 
