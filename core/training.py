@@ -508,7 +508,9 @@ class Trainer:
         train = mean_rows(self.history.steps_in_epoch(self.position.epoch - 1))
         if len(self.data.val_x):
             val = evaluate_elbo(self.model, self.data.val_x, self.data.val_y, self.model_config, seed=0)
-            val_terms, kl_per_dim = (val["loss"], val["recon"], val["kl"]), tuple(val["kl_per_dim"])
+            val_terms = (val["loss"], val["recon"], val["kl"])
+            # an autoencoder has no KL per dimension to show (its zeros would read as a collapse)
+            kl_per_dim = tuple(val["kl_per_dim"]) if self.model_config.kind != "ae" else ()
         else:
             val_terms, kl_per_dim = (math.nan, math.nan, math.nan), ()
         self.model.train()

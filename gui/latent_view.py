@@ -211,8 +211,8 @@ class LatentView(QWidget):
         self.projection_note.setWordWrap(True)
         self.manifold_box = QCheckBox("Decoded manifold behind the points")
         self.manifold_box.setToolTip("Decode a 20×20 grid over the visible area and show it faintly behind the points")
-        header = QHBoxLayout()
-        header.addWidget(self.projection_note, 1)
+        header = QHBoxLayout()  # the toggles, right-aligned; the note gets its own line above them
+        header.addStretch(1)
         header.addWidget(self.manifold_box)
         self.ellipses_box = QCheckBox("Posterior ellipses")  # wired in _add_anatomy_items
         header.addWidget(self.ellipses_box)
@@ -261,6 +261,7 @@ class LatentView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.projection_note)
         layout.addLayout(header)
         layout.addWidget(self.plot, 1)
 
