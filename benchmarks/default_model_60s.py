@@ -51,9 +51,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None)
-    parser.add_argument("--quick", action="store_true", help="3 s on the offline sample")
+    parser.add_argument("--quick", action="store_true", help="1 s on the offline sample")
     args = parser.parse_args()
-    seconds = 3.0 if args.quick else args.seconds
+    seconds = 1.0 if args.quick else args.seconds
     results = Results("default_model_60s")
     print(f"load average before: {os.getloadavg()}")
     run = train_for(seconds, args.batch_size, args.lr, args.quick)

@@ -156,14 +156,14 @@ def matmul_peak(size: int = 2048, repeats: int = 7, dtype=torch.float32) -> floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="5,000 samples, 1 epoch: a smoke test")
+    parser.add_argument("--quick", action="store_true", help="2,000 samples, 1 epoch: a smoke test")
     parser.add_argument("--batch-size", type=int, default=None, help="engine batch size (default: 128)")
     parser.add_argument("--lr", type=float, default=None, help="engine learning rate (default: TrainConfig's)")
     parser.add_argument("--val-fraction", type=float, default=None,
                         help="engine validation split (default: TrainConfig's; 0 trains on all 60,000 like the baseline)")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
-    limit = 5000 if args.quick else None
+    limit = 2000 if args.quick else None
     epochs = 1 if args.quick else args.epochs
     info = machine()
     print(f"machine: {info}")
