@@ -439,6 +439,18 @@ def _load_model(path: str, device: str = "cpu"):
     return record, record.build_model(device)
 
 
+def load_model_for_label(args: argparse.Namespace):
+    """(record, model) of ``--checkpoint``, after checking that ``--label`` (when given) suits it."""
+    from core.latent import check_label
+
+    checkpoint, model = _load_model(args.checkpoint, args.device)
+    if args.label is not None:
+        if not model.config.is_conditional:
+            raise BadInput("--label needs a CVAE; this model is not conditional (omit --label)")
+        check_label(args.label, model.config.num_classes)
+    return checkpoint, model
+
+
 def _test_split(checkpoint, data_dir: str | None, override: str | None):
     from core.comparison import test_split
 
@@ -661,7 +673,6 @@ def _cmd_inspect(args: argparse.Namespace) -> dict[str, Any]:
     """core.anatomy for one test digit (--index) or image file (--image). ood_percentile: the percent of
     test digits the model finds more likely (lower single-sample negative ELBO; reconstruction for an AE)."""
     from core.anatomy import anatomy, read_digit_image, reference_scores
-    from core.latent import check_label
 
     if args.index is not None and args.image is not None:
         raise BadInput("--index and --image cannot be combined: inspect one test image or one image file")
@@ -669,12 +680,8 @@ def _cmd_inspect(args: argparse.Namespace) -> dict[str, Any]:
         raise BadInput("give a test image (--index I) or an image file (--image PATH)")
     if args.image is not None and not Path(args.image).is_file():
         raise BadInput(f"--image {args.image}: no such file")
-    checkpoint, model = _load_model(args.checkpoint, args.device)
+    checkpoint, model = load_model_for_label(args)
     config = model.config
-    if args.label is not None:
-        if not config.is_conditional:
-            raise BadInput("--label needs a CVAE; this model is not conditional (omit --label)")
-        check_label(args.label, config.num_classes)
     data = _test_split(checkpoint, args.data_dir, args.dataset)
     if args.index is not None:
         if not args.index < len(data.test_x):

@@ -56,19 +56,14 @@ def add_traverse_parser(sub: argparse._SubParsersAction, common: Callable[[argpa
 
 def cmd_traverse(args: argparse.Namespace) -> dict[str, Any]:
     """Traverse test image --index (core.traversal) and write --out. Bad input raises core.cli.BadInput (exit 2)."""
-    from core.cli import BadInput, _load_model, _test_split
-    from core.latent import check_label
+    from core.cli import BadInput, _test_split, load_model_for_label
     from core.traversal import TRAVERSAL_FORMATS, data_spread, save_traversal, traverse_image
 
     suffix = Path(args.out).suffix.lower()
     if suffix not in TRAVERSAL_FORMATS:
         raise BadInput(f"--out {args.out}: choose a .png (the grid) or .gif (the animation) file name")
-    checkpoint, model = _load_model(args.checkpoint, args.device)
+    checkpoint, model = load_model_for_label(args)
     config = model.config
-    if args.label is not None:
-        if not config.is_conditional:
-            raise BadInput("--label needs a CVAE; this model is not conditional (omit --label)")
-        check_label(args.label, config.num_classes)
     data = _test_split(checkpoint, args.data_dir, args.dataset)
     if tuple(data.image_shape) != tuple(config.image_shape) or data.num_classes != config.num_classes:
         raise BadInput(f"{args.checkpoint} reads {'x'.join(map(str, config.image_shape))} images of "

@@ -282,41 +282,24 @@ class ExportRunner(QObject):
         frames = np.array(frames, copy=True)  # the worker owns its copy; the panel may re-decode meanwhile
         scene = scene if options.with_map else None
         captions = captions if options.caption else None
-        task = BackgroundTask(lambda report: export_morph(frames, options.path, options.scale, options.fps,
-                                                          options.bounce, options.loop, report, options.columns,
-                                                          size=options.size, upscale=options.upscale,
-                                                          captions=captions, scene=scene), self)
-        progress = QProgressDialog(f"Writing {options.path.name}…", "Cancel", 0, 100, self._parent_widget)
-        progress.setWindowTitle("Export morph")
-        # not modal: a modal dialog's setValue() runs processEvents(), and the re-entrant event
-        # delivery could delete the dialog under its own setValue (a crash seen in CI)
-        progress.setWindowModality(Qt.WindowModality.NonModal)
-        progress.setMinimumDuration(0)
-        progress.setAutoClose(False)
-        progress.setAutoReset(False)
-        progress.canceled.connect(task.cancel)
-        task.progressed.connect(self._show_progress)
-        task.succeeded.connect(lambda result: self._succeeded(_saved_message(result)))
-        task.failed.connect(self._failed)
-        task.cancelled.connect(lambda: self._cancelled(options.path))
-        task.finished.connect(self._close_progress)
-        self.task, self.progress = task, progress
-        self.last_error = None
-        task.start()
-        progress.show()  # at once: the first report comes after the first frame is written
-        return task
+        return self.run(lambda report: export_morph(frames, options.path, options.scale, options.fps, options.bounce,
+                                                    options.loop, report, options.columns, size=options.size,
+                                                    upscale=options.upscale, captions=captions, scene=scene),
+                        options.path, "Export morph")
 
     def run(self, job: Callable[[Callable[[float], None]], dict], path: Path, title: str) -> BackgroundTask | None:
         """Run ``job(report)``, an export to ``path`` that returns export_morph's kind of result, on a
         worker thread with this runner's progress dialog (titled ``title``), cancel and messages
-        (the training timeline's export, gui/timeline_bar.py; export_morph wires the same by itself)."""
+        (the morph's export and the training timeline's, gui/timeline_bar.py)."""
         if self.is_busy():
             self.statusMessage.emit("An export is already running")
             return None
         task = BackgroundTask(job, self)
         progress = QProgressDialog(f"Writing {path.name}…", "Cancel", 0, 100, self._parent_widget)
         progress.setWindowTitle(title)
-        progress.setWindowModality(Qt.WindowModality.NonModal)  # see export_morph
+        # not modal: a modal dialog's setValue() runs processEvents(), and the re-entrant event
+        # delivery could delete the dialog under its own setValue (a crash seen in CI)
+        progress.setWindowModality(Qt.WindowModality.NonModal)
         progress.setMinimumDuration(0)
         progress.setAutoClose(False)
         progress.setAutoReset(False)
@@ -329,7 +312,7 @@ class ExportRunner(QObject):
         self.task, self.progress = task, progress
         self.last_error = None
         task.start()
-        progress.show()
+        progress.show()  # at once: the first report comes after the first frame is written
         return task
 
     def wait_until_done(self) -> None:
