@@ -421,7 +421,8 @@ class DrawPanel(QWidget):
         if self.current is None or self.marks is None:
             self.statusMessage.emit("Draw a digit first; then it can be a morph's start or end")
             return
-        self.endpointRequested.emit(LatentPick(self.marks.mu.copy(), self.current.mu.copy()), end)
+        # a CVAE's drawing carries the class it was encoded with, so the morph decodes it under that class
+        self.endpointRequested.emit(LatentPick(self.marks.mu.copy(), self.current.mu.copy(), label=self.label), end)
 
     def _choose_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load a digit image", "", IMAGE_FILTER)

@@ -239,9 +239,9 @@ class MorphPanel(QWidget):
         self.condition_note.show()
 
     def waypoint_labels(self) -> list[int]:
-        """The class of each picked point: a digit's own, the Generate class for an empty place."""
-        return [pick.label if pick.index is not None and pick.label is not None else self._label
-                for pick in self.endpoints]
+        """The class of each picked point: a digit's own (a test digit's, or the class a drawing was
+        encoded with), the Generate class for an empty place."""
+        return [pick.label if pick.label is not None else self._label for pick in self.endpoints]
 
     # --- selection ----------------------------------------------------------------------------
 
@@ -326,7 +326,8 @@ class MorphPanel(QWidget):
         place = f"the place ({pick.plane[0]:.2f}, {pick.plane[1]:.2f})"
         model = self.session.model
         if model is not None and model.config.is_conditional:
-            return f"{place} as class “{class_name(names, self._label)}”"
+            label = pick.label if pick.label is not None else self._label  # a drawing's own class, else Generate's
+            return f"{place} as class “{class_name(names, label)}”"
         return place
 
     def clear(self) -> None:

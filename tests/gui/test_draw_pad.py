@@ -120,3 +120,23 @@ def test_a_cvae_drawing_is_encoded_as_the_class_chosen(qtbot, cvae_workspace):
     draw.class_combo.setCurrentIndex(7)
     qtbot.wait(1)
     assert draw.current.label == 7 and as_one.label == 1 and not np.allclose(draw.current.mu, as_one.mu)
+
+
+def test_a_cvae_drawing_used_as_a_morph_end_keeps_its_class(qtbot, cvae_workspace):
+    """A drawn 7 as the morph's end is decoded as a 7, not as the class chosen in Generate."""
+    cvae_workspace.tabs.setCurrentWidget(cvae_workspace.inside_panel)
+    qtbot.wait(1)
+    draw = cvae_workspace.inside_panel.draw
+    _stroke(qtbot, draw.pad, [(8, 6), (20, 6), (12, 23)])
+    draw.class_combo.setCurrentIndex(7)
+    qtbot.waitUntil(lambda: draw.current is not None and draw.current.label == 7)
+    morph = cvae_workspace.morph_panel
+    morph.set_label(3)  # Generate's class: what an empty place would take
+    draw.start_button.click()
+    _stroke(qtbot, draw.pad, [(14, 5), (14, 23)])
+    draw.class_combo.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: draw.current.label == 1)
+    draw.end_button.click()
+    assert [pick.index for pick in morph.endpoints] == [None, None]
+    assert morph.waypoint_labels() == [7, 1]
+    assert "as class “7”" in morph._describe(morph.endpoints[0])
