@@ -54,13 +54,10 @@ def headless_speed(model_config, train_config, data) -> float:
     return Trainer(model_config, train_config, data).run().samples_per_second
 
 
-def gui_training(model_config, train_config, data_dir: str | None, dataset_limit: int | None = None,
-                 idle_seconds: float = 1.0, timeout_s: float = 600.0) -> dict:
-    """Start training in a real MainWindow; returns heartbeat lateness (ms) during idle and training,
-    the outcome's samples/s, and the process's peak RSS."""
+def _bench_window(app, data_dir: str | None, dataset_limit: int | None):
+    """A shown MainWindow with throwaway settings, its first events processed."""
     import _gui
-    app = _gui.app()
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QSettings
 
     from gui.main_window import MainWindow
 
@@ -70,6 +67,18 @@ def gui_training(model_config, train_config, data_dir: str | None, dataset_limit
     window.dataset_limit = dataset_limit
     window.show()
     _gui.process(app, 3)
+    return window
+
+
+def gui_training(model_config, train_config, data_dir: str | None, dataset_limit: int | None = None,
+                 idle_seconds: float = 1.0, timeout_s: float = 600.0) -> dict:
+    """Start training in a real MainWindow; returns heartbeat lateness (ms) during idle and training,
+    the outcome's samples/s, and the process's peak RSS."""
+    import _gui
+    app = _gui.app()
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    window = _bench_window(app, data_dir, dataset_limit)
 
     beats: list[float] = []
     heartbeat = QTimer()
@@ -111,17 +120,11 @@ def panning_during_training(model_config, train_config, data_dir: str | None, da
     heartbeat lateness (ms), the pan steps made, the manifolds shown and whether training ran throughout."""
     import _gui
     app = _gui.app()
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
-    from gui.main_window import MainWindow
     from gui.training import TrainingState
 
-    settings_dir = tempfile.mkdtemp(prefix="lm-bench-")
-    settings = QSettings(os.path.join(settings_dir, "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, data_dir=data_dir, remember_settings=False)
-    window.dataset_limit = dataset_limit
-    window.show()
-    _gui.process(app, 3)
+    window = _bench_window(app, data_dir, dataset_limit)
     window.start_training(model_config, train_config)
     if not wait_until(app, lambda: window.session.points is not None, timeout_s):
         window.stop_training()
