@@ -272,10 +272,14 @@ def fit_projection(z: np.ndarray) -> Projection:
     if dims <= 2:
         return Projection(np.zeros(dims, np.float32), np.eye(2, dims, dtype=np.float32), (1.0, 0.0 if dims == 1 else 1.0))
     mean = z.mean(axis=0)
-    _, singular, vt = np.linalg.svd(z - mean, full_matrices=False)
-    variance = singular ** 2
-    share = variance / max(variance.sum(), 1e-12)
-    return Projection(mean.astype(np.float32), vt[:2].astype(np.float32), (float(share[0]), float(share[1])))
+    # the eigenvectors of the (D, D) scatter matrix, computed in torch: the same axes as an SVD of the
+    # (N, D) data, without its (N, D) factor, and on torch's own threads. numpy's LAPACK pool fought
+    # torch's after training steps: a 10,000 x 20 SVD took ~0.09 s a timeline snapshot on a 16-core GPU host
+    centred = torch.from_numpy(z - mean).double()
+    variance, axes = torch.linalg.eigh(centred.T @ centred)  # ascending
+    variance, axes = variance.flip(0).clamp_min(0).numpy(), axes.flip(1).numpy()
+    share = variance / max(float(variance.sum()), 1e-12)
+    return Projection(mean.astype(np.float32), axes[:, :2].T.astype(np.float32), (float(share[0]), float(share[1])))
 
 
 def manifold(model: LatentModel, n: int, projection: Projection | None = None,
