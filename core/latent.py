@@ -253,16 +253,25 @@ class Projection:
 
     def ellipse(self, mu: np.ndarray, sigma: np.ndarray, points: int = 64) -> np.ndarray:
         """The 1-sigma ellipse of q(z|x) = N(mu, diag(sigma^2)) drawn in the plane, as a closed
-        polygon of shape (points + 1, 2). Through a PCA projection P it is the ellipse of the
-        projected covariance P diag(sigma^2) P^T; with the identity its axes are sigma_1, sigma_2."""
+        polygon of shape (points + 1, 2): ``ellipses`` for one posterior."""
+        return self.ellipses(np.asarray(mu)[None], np.asarray(sigma)[None], points)[0]
+
+    def ellipses(self, mu: np.ndarray, sigma: np.ndarray, points: int = 64) -> np.ndarray:
+        """The 1-sigma ellipses of many posteriors N(mu_n, diag(sigma_n^2)) at once: mu, sigma (N, D) ->
+        closed polygons (N, points + 1, 2), float32. Through a PCA projection P each is the ellipse of the
+        projected covariance P diag(sigma^2) P^T; with the identity its axes are sigma_1, sigma_2.
+        Batched because 500 of them one at a time took ~100 ms, at once ~1 ms."""
         mu, sigma = np.asarray(mu, np.float64), np.asarray(sigma, np.float64)
+        if len(mu) == 0:
+            return np.zeros((0, points + 1, 2), np.float32)
         components = self.components.astype(np.float64)  # (2, D)
-        covariance = (components * sigma ** 2) @ components.T  # (2, 2)
-        variances, axes = np.linalg.eigh(covariance)
+        covariance = np.einsum("id,nd,jd->nij", components, sigma ** 2, components)  # (N, 2, 2)
+        variances, axes = np.linalg.eigh(covariance)  # (N, 2), (N, 2, 2)
         angle = np.linspace(0.0, 2.0 * np.pi, points + 1)
         circle = np.stack([np.cos(angle), np.sin(angle)])  # (2, points + 1)
-        outline = axes @ (np.sqrt(np.clip(variances, 0.0, None))[:, None] * circle)  # (2, points + 1)
-        return (self.to_plane(mu[None])[0][:, None] + outline).T.astype(np.float32)
+        outline = axes @ (np.sqrt(np.clip(variances, 0.0, None))[:, :, None] * circle)  # (N, 2, points + 1)
+        centres = self.to_plane(mu.astype(np.float32)).astype(np.float64)  # (N, 2)
+        return (centres[:, :, None] + outline).transpose(0, 2, 1).astype(np.float32)
 
 
 def fit_projection(z: np.ndarray) -> Projection:
