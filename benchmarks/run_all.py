@@ -22,7 +22,8 @@ from _common import MARKER, format_table, machine
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("train_speed", "default_model_60s", "gui_responsiveness", "scatter_speed", "morph_speed",
-              "startup", "memory")
+              "startup", "memory", "judge_speed", "anatomy_speed", "traversal_speed", "decision_regions_speed")
+# not here: gpu_check (a GPU machine's), morph_quality and timeline_cost (they train models for minutes)
 
 
 def run_one(name: str, extra: list[str], timeout: float) -> tuple[list[dict], float]:
