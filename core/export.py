@@ -264,18 +264,27 @@ def export_morph(frames: np.ndarray, path: str | os.PathLike, scale: int = 10, f
         raise ConfigError("scale", f"{kind} of {len(slides):,} frames of {slides.shape[2]}×{slides.shape[1]} px "
                                    f"would need {held / 1e9:.1f} GB of memory: choose a smaller size or fewer "
                                    "frames, or export an MP4 or a WebP")
-    writer = WRITERS[suffix]
     options = {"columns": strip_columns(len(slides), columns)} if suffix == ".png" else {}
+    written_fps = write_frames(slides, path, fps, loop, progress, **options)
+    return {"path": str(path), "frames": int(len(slides)), "fps": written_fps,
+            "width": int(slides.shape[2]), "height": int(slides.shape[1])}
+
+
+def write_frames(frames, path: str | os.PathLike, fps: float, loop: bool = True,
+                 progress: Callable[[float], None] | None = None, **options) -> float | None:
+    """Write ``frames`` (anything speaking the writers' frame protocol: SlideFrames, the timeline's)
+    atomically with the writer for the path's suffix (WRITERS). Returns the frame rate really written,
+    None for a PNG strip. ``progress`` may raise to cancel: the target is then left untouched.
+    Raises ExportError when the file cannot be written."""
+    suffix = Path(path).suffix.lower()
     try:
         with atomic_output(path) as temp:
-            writer(slides, temp, fps=fps, loop=loop, progress=progress, **options)
+            WRITERS[suffix](frames, temp, fps=fps, loop=loop, progress=progress, **options)
     except LatentMorphError as exc:
         raise ExportError(str(exc)) from exc
     except (OSError, RuntimeError, ValueError) as exc:
         raise ExportError(f"could not export {path}: {exc}") from exc
-    written_fps = None if suffix == ".png" else 1000.0 / frame_delay_ms(fps, suffix)
-    return {"path": str(path), "frames": int(len(slides)), "fps": written_fps,
-            "width": int(slides.shape[2]), "height": int(slides.shape[1])}
+    return None if suffix == ".png" else 1000.0 / frame_delay_ms(fps, suffix)
 
 
 def _pillow_frames(slides: SlideFrames, progress, share: float):

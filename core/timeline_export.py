@@ -17,9 +17,8 @@ import numpy as np
 
 from core.class_colours import CLASS_COLOURS
 from core.data import class_name
-from core.errors import ConfigError, ExportError, LatentMorphError
-from core.export import ANIMATED_FORMATS, MAX_FPS, MAX_IN_MEMORY_BYTES, WRITERS, frame_delay_ms
-from core.files import atomic_output
+from core.errors import ConfigError
+from core.export import ANIMATED_FORMATS, MAX_FPS, MAX_IN_MEMORY_BYTES, write_frames
 from core.morph_map import CLASS_BASE, GREY_TO_INDEX, PALETTE, CaptionPainter, MapPainter, MapScene
 from core.timeline import Timeline
 
@@ -137,13 +136,7 @@ def export_timeline(timeline: Timeline | None, path: str | os.PathLike, fps: flo
     if suffix in (".gif", ".apng") and frames.nbytes > MAX_IN_MEMORY_BYTES:
         raise ConfigError("size", f"{len(frames)} frames of {frames.shape[2]}×{frames.shape[1]} px would need "
                                   f"{frames.nbytes / 1e9:.1f} GB of memory: choose a smaller size, or an MP4")
-    try:
-        with atomic_output(path) as temp:
-            WRITERS[suffix](frames, temp, fps=fps, loop=loop, progress=progress)
-    except LatentMorphError as exc:
-        raise ExportError(str(exc)) from exc
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise ExportError(f"could not export {path}: {exc}") from exc
-    return {"path": str(path), "frames": len(frames), "fps": 1000.0 / frame_delay_ms(fps, suffix),
+    written_fps = write_frames(frames, path, fps, loop, progress)
+    return {"path": str(path), "frames": len(frames), "fps": written_fps,
             "width": int(frames.shape[2]), "height": int(frames.shape[1]),
             "first_step": int(timeline.snapshots[0].global_step), "last_step": int(timeline.snapshots[-1].global_step)}
