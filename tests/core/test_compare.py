@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.cli import MAX_COMPARED, MIN_COMPARED
+from core.comparison import MAX_COMPARED, MIN_COMPARED
 from tests.core.test_cli import run
 
 FAST = ("--iw-samples", "2", "--samples", "50", "--device", "cpu")  # a quick IW bound; few prior draws
