@@ -19,6 +19,7 @@ from typing import Any, Callable
 from core.cli_compare import add_compare_parser, cmd_compare, compare_table
 from core.comparison import test_fields
 from core.cli_traverse import add_traverse_parser, cmd_traverse
+from core.cli_judge import add_judge_parser, cmd_judge
 from core.cli_timeline import add_timeline_parser, cmd_timeline
 from core.config import ModelConfig, TrainConfig
 from core.errors import ConfigError, DatasetError, LatentMorphError
@@ -251,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(inspect)
     add_traverse_parser(sub, common)
     add_timeline_parser(sub, common)
+    add_judge_parser(sub, common)
     return parser
 
 
@@ -451,7 +453,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     checkpoint, model = _load_model(args.checkpoint, args.device)
     data = _test_split(checkpoint, args.data_dir, args.dataset)
     return _with_bound_bar("", args.iw_samples, lambda progress: evaluation_fields(
-        model, data, args.iw_samples, args.samples, progress))
+        model, data, args.iw_samples, args.samples, progress, args.data_dir))
 
 
 def _with_bound_bar(task: str, iw_samples: int, run: Callable[[Callable[[float], None] | None], Any]) -> Any:
@@ -630,6 +632,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "inspect": _cmd_inspect,
     "traverse": cmd_traverse,
     "timeline": cmd_timeline,
+    "judge": cmd_judge,
 }
 
 # Commands whose text output is not "key: value" lines but the text this function makes of the result.

@@ -58,7 +58,7 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     for number, (path, (_, model)) in enumerate(zip(paths, loaded), 1):
         rows.append(_with_bound_bar(f"model {number}/{len(paths)}: ", args.iw_samples, lambda progress: comparison_row(
-            path, model, data, args.iw_samples, args.samples, progress)))
+            path, model, data, args.iw_samples, args.samples, progress, args.data_dir)))
     return {"models": rows, "dataset": data.name}
 
 

@@ -50,13 +50,14 @@ def test_fields(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluation_fields(model: LatentModel, data: DatasetSplits, iw_samples: int, samples: int,
-                      progress: Progress | None = None) -> dict[str, Any]:
+                      progress: Progress | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """What ``evaluate`` prints for ``model`` on ``data``'s test split: the likelihood figures
     (``test_fields``, kl_per_dim, iw_samples, dataset) then what the digit judge reads in ``samples``
     seeded prior draws and the reconstructions, and kNN accuracy (core.generation_metrics.fields).
 
     ``progress`` hears the importance-weighted bound's progress (up to IW_SHARE) and the end of each
-    stage; an exception raised from it stops the evaluation there."""
+    stage; an exception raised from it stops the evaluation there. ``data_dir`` is where a judge trained
+    for a dataset other than MNIST is looked for (core.judge.find_judge)."""
     from core.evaluation import evaluate
     from core.generation_metrics import generation_metrics
 
@@ -66,7 +67,7 @@ def evaluation_fields(model: LatentModel, data: DatasetSplits, iw_samples: int, 
 
     metrics = evaluate(model, data.test_x, data.test_y, iw_samples=iw_samples, progress=bound_progress)
     bound_progress(1.0)
-    judged = generation_metrics(model, data.test_x, data.test_y, data.name, samples=samples)
+    judged = generation_metrics(model, data.test_x, data.test_y, data.name, samples=samples, data_dir=data_dir)
     if progress is not None:
         progress(1.0)
     return {**test_fields(metrics), "kl_per_dim": metrics["kl_per_dim"], "iw_samples": iw_samples,
@@ -74,12 +75,12 @@ def evaluation_fields(model: LatentModel, data: DatasetSplits, iw_samples: int, 
 
 
 def comparison_row(path: str | Path, model: LatentModel, data: DatasetSplits, iw_samples: int, samples: int,
-                   progress: Progress | None = None) -> dict[str, Any]:
+                   progress: Progress | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """One model's row of ``compare``: checkpoint, kind, beta (None for an autoencoder), latent_dim,
     then ``evaluation_fields``."""
     config = model.config
     return {"checkpoint": str(path), "kind": config.kind, "beta": config.beta if config.is_variational else None,
-            "latent_dim": config.latent_dim, **evaluation_fields(model, data, iw_samples, samples, progress)}
+            "latent_dim": config.latent_dim, **evaluation_fields(model, data, iw_samples, samples, progress, data_dir)}
 
 
 def check_comparable(path: str | Path, config: ModelConfig, other: str, image_shape: tuple[int, ...],

@@ -12,8 +12,9 @@ the classes. All figures are shares in [0, 1] (of images or of test codes).
   out on the test split (Euclidean; a tie goes to the class of the nearest among the tied). Needs
   no judge, so it is given for any labelled dataset.
 
-The judge reads MNIST digits only: for another dataset, or without the judge file, its figures
-are left out and ``judge_note`` says why.
+The shipped judge reads MNIST digits; another dataset is read by a judge trained for it
+(core.judge_training, cached beside the data). Without one, the judge's figures are left out and
+``judge_note`` says why.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from core.judge import Judge, JudgeUnavailable, judges, load_judge, unjudged_reason
+from core.judge import Judge, JudgeUnavailable, find_judge
 from core.latent import decode, encode, generate
 from core.models import LatentModel
 
@@ -40,7 +41,7 @@ class PriorQuality:
 
     samples: int
     mean_confidence: float
-    class_histogram: list[int]  # (10,) how many draws the judge read as each digit
+    class_histogram: list[int]  # (classes,) how many draws the judge read as each class
     confident_share: float  # share of draws read with confidence > CONFIDENT
 
 
@@ -161,25 +162,25 @@ def knn_accuracy(codes: np.ndarray, labels: np.ndarray, k: int = KNN_NEIGHBOURS)
 
 
 def generation_metrics(model: LatentModel, x: Tensor, labels: Tensor, dataset: str, samples: int = 1000,
-                       seed: int = 0, judge: Judge | None = None) -> GenerationMetrics:
+                       seed: int = 0, judge: Judge | None = None, data_dir: str | None = None) -> GenerationMetrics:
     """All of the above for a model and its test split (x (N, 1, H, W) in [0, 1], labels (N,)).
 
-    ``samples`` prior draws (seeded); the judge is loaded from the shipped file unless given. When
-    the dataset is not an MNIST digit set, or the judge file is missing or damaged, only the kNN
-    accuracy is computed and ``judge_note`` says why."""
+    ``samples`` prior draws (seeded); unless given, the judge is the one for ``dataset``
+    (core.judge.find_judge: the shipped one for MNIST, else one trained for the data in ``data_dir``
+    earlier). Without one, only the kNN accuracy is computed and ``judge_note`` says why."""
     conditional = model.config.is_conditional
     mu, _ = encode(model, x, labels if conditional else None)  # (N, latent)
     knn = knn_accuracy(mu, labels.cpu().numpy())
-    if not judges(dataset):
-        return GenerationMetrics(knn, judge_note=unjudged_reason(dataset))
     if judge is None:
         try:
-            judge = load_judge()
+            judge = find_judge(dataset, data_dir)
         except JudgeUnavailable as exc:
             return GenerationMetrics(knn, judge_note=str(exc))
+    elif not judge.reads(dataset):
+        return GenerationMetrics(knn, judge_note=f"{judge.describe()} cannot read {dataset or 'unnamed'} images")
     images, generated_for = prior_draws(model, samples, seed)
     read_as, confidences = judge.read(images)
     fidelity = conditional_fidelity(read_as, generated_for, model.config.num_classes) if conditional else None
     return GenerationMetrics(
-        knn_accuracy=knn, prior=prior_quality(read_as, confidences), conditional_fidelity=fidelity,
+        knn_accuracy=knn, prior=prior_quality(read_as, confidences, judge.num_classes), conditional_fidelity=fidelity,
         recon_judge_accuracy=reconstruction_accuracy(model, judge, x, labels, mu))

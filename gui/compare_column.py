@@ -81,15 +81,16 @@ class ModelColumn(QWidget):
     def _show_prior(self) -> None:
         images = self.compared.prior_images
         self.prior_view.set_tiles(images, PRIOR_COLUMNS)
-        reading, why_not = read_digits(self.session.dataset_name, images)
+        reading, why_not = read_digits(self.session, images)
         self.prior_view.set_reading(reading)
         if reading is None:
             self.prior_note.setText(why_not or "")
         else:
-            counts = np.bincount(reading.classes, minlength=10)
-            missing = [str(digit) for digit in range(10) if counts[digit] == 0]
+            names = self.session.class_names
+            counts = np.bincount(reading.classes, minlength=len(names))
+            missing = [class_name(names, label) for label in range(len(names)) if counts[label] == 0]
             self.prior_note.setText(f"Judge: mean confidence {reading.confidences.mean():.2f}; "
-                                    f"{'no ' + ', '.join(missing) if missing else 'every digit'} among these "
+                                    f"{'no ' + ', '.join(missing) if missing else 'every class'} among these "
                                     f"{len(images)}")
 
     def show_selection(self, start: int, end: int) -> None:
@@ -110,6 +111,6 @@ class ModelColumn(QWidget):
             self.morph_note.setText(str(exc))
             return
         self.morph_view.set_tiles(frames, MORPH_COLUMNS)
-        reading, why_not = read_digits(self.session.dataset_name, frames)
+        reading, why_not = read_digits(self.session, frames)
         self.morph_view.set_reading(reading)
         self.morph_note.setText(morph_summary(reading) if reading is not None else why_not or "")

@@ -219,14 +219,14 @@ class CompareWindow(QMainWindow):
         """Evaluate every model (core.comparison.comparison_row), one after the other, on a worker thread."""
         if self.comparison is None or (self.task is not None and self.task.is_running()):
             return
-        comparison, iw_samples, samples = self.comparison, self.iw_spin.value(), self.prior_samples
+        comparison, iw_samples, samples, data_dir = self.comparison, self.iw_spin.value(), self.prior_samples, self.data_dir
         count = len(comparison.models)
 
         def work(report) -> list[dict[str, Any]]:
             rows = []
             for number, compared in enumerate(comparison.models):
                 rows.append(comparison_row(compared.path, compared.model, comparison.data, iw_samples, samples,
-                                           progress=lambda f, n=number: report((n + f) / count)))
+                                           progress=lambda f, n=number: report((n + f) / count), data_dir=data_dir))
             return rows
 
         self.rows = [None] * count

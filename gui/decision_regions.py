@@ -18,8 +18,7 @@ from PySide6.QtWidgets import QCheckBox
 
 from core.decision_regions import REGION_GRID, DecisionRegions, decision_regions, region_image
 from core.errors import LatentMorphError
-from core.judge import judges, unjudged_reason
-from gui.judge_strip import shared_judge
+from gui.judges import judge_provider
 from gui.model_tasks import decoder_for
 from gui.palette import CLASS_COLOURS
 from gui.workers import LatestOnly
@@ -44,10 +43,7 @@ def unavailable_reason(view: LatentView) -> str | None:
         return f"Decision regions are drawn for 2-D latents; this model's has {model.config.latent_dim} dimensions"
     if model.config.is_conditional:
         return "A CVAE's class comes from its label, not from z: its regions would show the label only"
-    if not judges(session.dataset_name):
-        return unjudged_reason(session.dataset_name)
-    judge, why_not = shared_judge()
-    return why_not if judge is None else None
+    return judge_provider().never_reads(session.dataset_name)  # a judge still to be trained comes when asked
 
 
 class DecisionRegionLayer(QObject):
@@ -73,6 +69,7 @@ class DecisionRegionLayer(QObject):
         view.view_box.sigRangeChanged.connect(self.schedule)
         view.session.modelChanged.connect(self._model_changed)
         view.session.weightsChanged.connect(self.schedule)
+        judge_provider().ready.connect(self._judge_ready)
         self._model_changed()
 
     def _model_changed(self) -> None:
@@ -82,6 +79,11 @@ class DecisionRegionLayer(QObject):
         self.toggle.setEnabled(reason is None)
         self.toggle.setToolTip(TOGGLE_TIP if reason is None else f"{TOGGLE_TIP}. Not available: {reason}.")
         self.schedule()
+
+    def _judge_ready(self, dataset: str) -> None:
+        """A judge trained in the background for this model's dataset: the toggle can be used now."""
+        if dataset == self.view.session.dataset_name:
+            self._model_changed()
 
     def _toggled(self, on: bool) -> None:
         if on:
@@ -105,7 +107,10 @@ class DecisionRegionLayer(QObject):
             self.jobs.supersede()
             self.item.hide()
             return
-        judge, _ = shared_judge()
+        judge, note = judge_provider().judge_for(self.view.session.dataset_name, self.view.session.data)
+        if judge is None:  # trained in the background now: _judge_ready asks again
+            self.view.statusMessage.emit(f"Decision regions: {note}")
+            return
         (x0, x1), (y0, y1) = self.view.view_box.viewRange()
         model = decoder_for(self.view.session)  # the worker's own copy: training may reload the session's
         self.jobs.submit(lambda: decision_regions(model(), judge, (x0, x1), (y0, y1), REGION_GRID))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QApplication, QDialog, QHBoxLayout, QLabel, QProg
 
 from core.comparison import evaluation_fields, test_split
 from core.errors import LatentMorphError
+from gui.judges import judge_provider
 from gui.metrics_table import METRICS, format_metric, header_tip, read_only_table
 from gui.session import ModelSession
 from gui.workers import BackgroundTask, start_detached
@@ -94,6 +95,7 @@ class EvaluatePanel(QDialog):
         self.evaluate_button.clicked.connect(self.evaluate)
         self.cancel_button.clicked.connect(self.cancel)
         session.modelChanged.connect(self._model_changed)
+        judge_provider().ready.connect(self._judge_ready)
         app = QApplication.instance()
         if app is not None:  # the app quitting with an evaluation running: stop it rather than wait for it
             app.aboutToQuit.connect(self.cancel)
@@ -120,13 +122,14 @@ class EvaluatePanel(QDialog):
         if record is None or model is None or self.task is not None:
             return
         model_copy, data, data_dir = copy.deepcopy(model), self.session.data, self.data_dir
+        judge_provider().judge_for(record.dataset, data)  # a dataset with no judge yet gets one trained
         iw_samples, samples = self.iw_spin.value(), self.prior_spin.value()
 
         def work(report) -> dict[str, Any]:
             report(0.0)
             split = data if data is not None and data.name == (record.dataset or data.name) else \
                 test_split(record, data_dir)
-            return evaluation_fields(model_copy, split, iw_samples, samples, progress=report)
+            return evaluation_fields(model_copy, split, iw_samples, samples, progress=report, data_dir=data_dir)
 
         task = start_detached(work)
         task.progressed.connect(lambda fraction, me=task: me is self.task and self.progress.setValue(
@@ -171,8 +174,18 @@ class EvaluatePanel(QDialog):
             self.table.setItem(row, 1, item)
         self.table.resizeRowsToContents()
         note = fields.get("judge_note")
-        self.note.setText(f"No digit judge figures: {note}" if note else "")
+        dataset = fields.get("dataset", "")
+        if note and judge_provider().is_training(dataset):
+            note = f"{judge_provider().waiting_note(dataset)} (press Evaluate again then)"
+        self.note.setText(f"No judge figures: {note}" if note else "")
         self.note.setVisible(bool(note))
+
+    def _judge_ready(self, dataset: str) -> None:
+        """The judge the figures lacked has been trained: say how to get them."""
+        if self.fields is not None and "judge_note" in self.fields and self.fields.get("dataset") == dataset:
+            judge, why_not = judge_provider().judge_for(dataset)
+            self.note.setText(f"The judge for {dataset} is ready: press Evaluate again for its figures."
+                              if judge is not None else f"No judge figures: {why_not}")
 
     def value(self, field: str) -> str:
         """The text shown for a figure (its ``Metric.field``), for tests and screen readers."""

@@ -21,6 +21,7 @@ from core.generation_metrics import conditional_fidelity, prior_quality
 from core.latent import generate, sample_prior, style_across_classes
 from core.models import LatentModel
 from gui.image_utils import TiledImageView
+from gui.judges import judge_provider
 from gui.judge_strip import JudgeReading, ReadTiledImageView, read_digits
 from gui.model_tasks import decoder_for
 from gui.session import ModelSession
@@ -117,6 +118,7 @@ class GeneratePanel(QWidget):
         self.count_combo.currentIndexChanged.connect(self.refresh)
         self.resample_button.clicked.connect(self.resample)
         session.modelChanged.connect(self._model_changed)
+        judge_provider().ready.connect(self._judge_ready)
         session.weightsChanged.connect(self._refresh_timer.start)
         self._model_changed()
 
@@ -232,18 +234,23 @@ class GeneratePanel(QWidget):
         else:
             self.note.setText(f"{decoded.count} samples from the prior, seed {decoded.seed}. {NOT_CONDITIONAL_TIP}.")
 
+    def _judge_ready(self, dataset: str) -> None:
+        """A judge was trained in the background for this dataset: read the grid on screen now."""
+        if dataset == self.session.dataset_name and self.samples is not None:
+            self._read_samples()
+
     def _read_samples(self) -> None:
         """What the judge reads in the grid: a mark on each tile and a line under the grid (a CVAE's
         share read as the chosen class, another model's classes), or a note saying why there is none."""
-        self.reading, why_not = (None, None) if self.samples is None else read_digits(self.session.dataset_name,
-                                                                                       self.samples)
+        self.reading, why_not = (None, None) if self.samples is None else read_digits(self.session, self.samples)
         self.grid_view.set_reading(self.reading)
         self.judge_note.setVisible(self.samples is not None)
         if self.reading is None:
             self.judge_note.setText(why_not or "")
             return
         read_as, confidences = self.reading.classes, self.reading.confidences
-        quality = prior_quality(read_as, confidences)
+        names = self.session.class_names
+        quality = prior_quality(read_as, confidences, len(names))
         if self.is_conditional:
             label = self.current_label
             classes = self.session.model.config.num_classes
@@ -254,6 +261,6 @@ class GeneratePanel(QWidget):
                                     f"(mean confidence {quality.mean_confidence:.2f}).")
         else:
             counts = sorted(((n, digit) for digit, n in enumerate(quality.class_histogram) if n), reverse=True)
-            listed = " · ".join(f"{digit} ×{n}" for n, digit in counts)
+            listed = " · ".join(f"{class_name(names, digit)} ×{n}" for n, digit in counts)
             self.judge_note.setText(f"Judge reads the {len(read_as)} draws as {listed} "
                                     f"(mean confidence {quality.mean_confidence:.2f}).")

@@ -1,17 +1,17 @@
 """What the digit judge (core.judge) reads in the images on screen: a morph's frames, Generate's grid.
 
-``read_digits`` loads the judge once (``shared_judge``) and reads on the GUI thread with one torch
+``read_digits`` asks the window's judge provider (gui.judges: the shipped judge for MNIST, a judge trained
+for any other dataset) and reads on the GUI thread with one torch
 thread: on a busy 2-core CPU, 1.5-2.5 ms for 24 frames, 4.5-7 ms for 100 and 45-145 ms for the
 longest morph (1,000 frames); 28 ms to load the judge the first time. With torch's two threads the
 same 24 frames took 10-88 ms there: a GUI thread that also spins OpenMP threads stalls on every
-barrier (see gui.training.training_threads). Without the judge file, or for a dataset the judge
-cannot read, it returns no reading and the reason; the widgets here stay hidden and a note says why.
+barrier (see gui.training.training_threads). Without a judge (no file, or one still being trained),
+it returns no reading and the reason; the widgets here stay hidden and a note says why.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
@@ -19,8 +19,10 @@ from PySide6.QtGui import QColor, QFont, QHelpEvent, QMouseEvent, QPainter, QPai
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from core.errors import ConfigError
-from core.judge import Judge, JudgeUnavailable, judges, load_judge, unjudged_reason
+from core.data import class_name
 from gui.image_utils import TiledImageView
+from gui.judges import judge_provider
+from gui.session import ModelSession
 from gui.palette import CLASS_COLOURS
 
 NO_READING = "No digit reading"  # the start of every note that says why the judge's reading is missing
@@ -33,23 +35,17 @@ READ_DELAY_MS = 150  # how long they must stay still first
 MIN_NUMBERED_MARK = 10  # pixels: a tile's mark smaller than this shows the class colour only (64 samples)
 
 
-@lru_cache(maxsize=1)
-def shared_judge() -> tuple[Judge | None, str | None]:
-    """The shipped judge, loaded once for the whole window: (judge, None), or (None, why not) when
-    its file is missing or damaged. The outcome is kept until ``shared_judge.cache_clear()``: a
-    judge file put back while the app runs is read at the next start."""
-    try:
-        return load_judge(), None
-    except JudgeUnavailable as exc:
-        return None, str(exc)
-
-
 @dataclass(frozen=True)
 class JudgeReading:
     """The judge's reading of N images, in order: the class each is read as and its confidence."""
 
-    classes: np.ndarray  # (N,) int64 digits
+    classes: np.ndarray  # (N,) int64 class numbers
     confidences: np.ndarray  # (N,) float32 softmax probabilities
+    names: tuple[str, ...] = ()  # the dataset's class names ("0".."9" for digits); numbers when empty
+
+    def name(self, label: int) -> str:
+        """What class ``label`` is called: 'seven', 'Trouser', or the digit itself."""
+        return class_name(self.names, int(label))
 
     def __len__(self) -> int:
         return len(self.classes)
@@ -67,19 +63,18 @@ class JudgeReading:
         return (int(self.classes[0]),) + tuple(int(self.classes[i]) for i in self.flips)
 
 
-def read_digits(dataset: str, images: np.ndarray) -> tuple[JudgeReading | None, str | None]:
-    """Images (N, 28, 28) in [0, 1] of a model of ``dataset`` -> (the reading, None), or (None, a
-    note saying why there is none: no judge file, a dataset it cannot read, images it cannot read)."""
-    if not judges(dataset):
-        return None, f"{NO_READING}: {unjudged_reason(dataset)}."
-    judge, why_not = shared_judge()
+def read_digits(session: ModelSession, images: np.ndarray) -> tuple[JudgeReading | None, str | None]:
+    """Images (N, 28, 28) in [0, 1] of the session's model -> (the reading, None), or (None, a note
+    saying why there is none: no judge yet (one is being trained when the session holds its dataset:
+    gui.judges), no judge file, images it cannot read)."""
+    judge, why_not = judge_provider().judge_for(session.dataset_name, session.data)
     if judge is None:
         return None, f"{NO_READING}: {why_not}."
     try:
         classes, confidences = judge.read(images)
     except ConfigError as exc:
         return None, f"{NO_READING}: {exc}."
-    return JudgeReading(classes, confidences), None
+    return JudgeReading(classes, confidences, tuple(session.class_names)), None
 
 
 def _frames_phrase(frames: list[int]) -> str:
@@ -93,11 +88,11 @@ def morph_summary(reading: JudgeReading) -> str:
     """One line: 'Read as 1 → 9 → 7; flips at frames 9 and 17 (frames numbered from 1)'."""
     sequence, flips = reading.sequence, reading.flips
     if not flips:
-        return f"Read as {sequence[0]} in every frame (confidence {reading.confidences.min():.2f} or more)"
+        return f"Read as {reading.name(sequence[0])} in every frame (confidence {reading.confidences.min():.2f} or more)"
     if len(flips) > MAX_LISTED_FLIPS:
-        shown = " → ".join(str(c) for c in sequence[:3]) + " → … → " + str(sequence[-1])
+        shown = " → ".join(reading.name(c) for c in sequence[:3]) + " → … → " + reading.name(sequence[-1])
         return f"Read as {shown}; the reading flips {len(flips)} times"
-    return (f"Read as {' → '.join(str(c) for c in sequence)}; "
+    return (f"Read as {' → '.join(reading.name(c) for c in sequence)}; "
             f"flips at {_frames_phrase([f + 1 for f in flips])}")
 
 
@@ -169,7 +164,7 @@ class JudgeStrip(QWidget):
             if index:
                 painter.setPen(QPen(text, 1))
                 painter.drawLine(QPointF(x, 2), QPointF(x, self.height()))
-            label = str(int(self.reading.classes[index]))
+            label = self.reading.name(self.reading.classes[index])
             label_width = painter.fontMetrics().horizontalAdvance(label) + 2
             if x + 2 > label_end:
                 painter.setPen(text)
@@ -198,7 +193,7 @@ class JudgeStrip(QWidget):
             else:
                 assert self.reading is not None
                 QToolTip.showText(event.globalPos(), f"Frame {index + 1}: read as "
-                                  f"{self.reading.classes[index]} (confidence {self.reading.confidences[index]:.2f})",
+                                  f"{self.reading.name(self.reading.classes[index])} (confidence {self.reading.confidences[index]:.2f})",
                                   self)
             return True
         return super().event(event)
@@ -234,12 +229,13 @@ class ReadTiledImageView(TiledImageView):
             colour.setAlphaF(0.35 + 0.65 * float(confidence))
             badge = QRectF(tile.x(), tile.y(), side, side)
             painter.fillRect(badge, colour)
-            if side < MIN_NUMBERED_MARK:
+            label = reading.name(digit)
+            if side < MIN_NUMBERED_MARK or len(label) > 2:  # a long class name: the colour alone, named on hover
                 continue
             font.setPixelSize(round(side * 0.8))
             painter.setFont(font)
             painter.setPen(_text_colour(self._colours[int(digit) % len(self._colours)]))
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, str(int(digit)))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
         painter.end()
 
     def event(self, event: QEvent) -> bool:
@@ -247,7 +243,7 @@ class ReadTiledImageView(TiledImageView):
             assert isinstance(event, QHelpEvent)
             index = self.tile_at(QPointF(event.pos()))
             if index is not None and index < len(self.reading):
-                QToolTip.showText(event.globalPos(), f"Sample {index + 1}: read as {self.reading.classes[index]} "
+                QToolTip.showText(event.globalPos(), f"Sample {index + 1}: read as {self.reading.name(self.reading.classes[index])} "
                                   f"(confidence {self.reading.confidences[index]:.2f})", self)
                 return True
         return super().event(event)

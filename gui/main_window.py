@@ -33,10 +33,11 @@ def import_engine() -> None:
     keep the window off the screen until torch is in (tests/gui/test_off_thread_decodes.py checks).
     """
     global CompareWindow, EvaluatePanel, ExploreWorkspace, LossPlot, ModelDataLoader, ModelSession, Training, \
-        TrainingState, TrainingPanel
+        TrainingState, TrainingPanel, judge_provider
     from gui.compare_view import CompareWindow
     from gui.evaluate_panel import EvaluatePanel
     from gui.explore import ExploreWorkspace
+    from gui.judges import judge_provider
     from gui.loss_plot import LossPlot
     from gui.model_tasks import ModelDataLoader
     from gui.session import ModelSession
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self.explore = ExploreWorkspace(self.session, self)
         self.explore.statusMessage.connect(self.show_status)
         self.center.addWidget(self.explore)
+        self._watch_judges()
         self._build_docks()
         self._build_actions()
         self._build_menus_and_toolbar()
@@ -564,6 +566,25 @@ class MainWindow(QMainWindow):
         if self.remember_settings:
             save_window_settings(self.settings, self, self.training_panel, self.recent_files)
 
+    def _watch_judges(self) -> None:
+        """Say in the status bar when a judge is trained for the open model's dataset, and how far along."""
+        judges = judge_provider()
+        judges.data_dir = self.data_dir
+        judges.trainingStarted.connect(self._judge_training_progressed)
+        judges.progressed.connect(self._judge_training_progressed)
+        judges.ready.connect(self._judge_ready)
+
+    def _judge_training_progressed(self, dataset: str, _share: float = 0.0) -> None:
+        self.statusBar().showMessage(judge_provider().training_note(dataset), STATUS_MS)
+
+    def _judge_ready(self, dataset: str) -> None:
+        judge, why_not = judge_provider().judge_for(dataset)
+        if judge is None:
+            self.show_status(why_not)
+            return
+        accuracy = f": {judge.test_accuracy:.1%} of its test images read right" if judge.test_accuracy is not None else ""
+        self.show_status(f"The judge for {dataset} is ready{accuracy}")
+
     # ----- closing -----
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.is_ready:  # closed while starting: nothing to ask about or wait for
@@ -582,6 +603,8 @@ class MainWindow(QMainWindow):
             return
         self.training.stop_and_wait()
         self.model_data.wait()
+        judge_provider().cancel()  # a judge half trained is trained again when next needed
+        judge_provider().wait()
         self.save_settings()
         event.accept()
 

@@ -19,6 +19,7 @@ from core.errors import ConfigError, LatentMorphError
 from core.latent import EASINGS, MAX_FRAMES, MorphPath, check_frames, decode, morph_path, one_hot
 from core.models import LatentModel
 from gui.image_utils import TiledImageView
+from gui.judges import judge_provider
 from gui.judge_strip import (READ_AT_ONCE_FRAMES, READ_DELAY_MS, JudgeReading, JudgeStrip, morph_summary,
                               read_digits)
 from gui.latent_view import LatentPick
@@ -160,6 +161,7 @@ class MorphPanel(QWidget):
         self.class_combo.currentIndexChanged.connect(self._class_mode_changed)
         self.frames_spin.valueChanged.connect(self.rebuild)
         session.modelChanged.connect(self._model_changed)
+        judge_provider().ready.connect(self._judge_ready)
         session.weightsChanged.connect(self._redecode_timer.start)
         session.pointsChanged.connect(self._points_changed)
         self._model_changed()
@@ -441,10 +443,14 @@ class MorphPanel(QWidget):
         self.judge_note.show()
         self._read_timer.start()
 
+    def _judge_ready(self, dataset: str) -> None:
+        """A judge was trained in the background for this dataset: read the frames on screen now."""
+        if dataset == self.session.dataset_name and self.frames is not None:
+            self._schedule_reading()
+
     def _read_frames(self) -> None:
         """The judge's reading of every frame under the filmstrip, or a note saying why there is none."""
-        self.reading, why_not = (None, None) if self.frames is None else read_digits(self.session.dataset_name,
-                                                                                      self.frames)
+        self.reading, why_not = (None, None) if self.frames is None else read_digits(self.session, self.frames)
         self.judge_strip.set_reading(self.reading)
         self.judge_strip.setVisible(self.reading is not None)
         self.judge_note.setText(morph_summary(self.reading) if self.reading is not None else why_not or "")

@@ -23,47 +23,22 @@ MNIST: Y. LeCun, C. Cortes, C. J. C. Burges; CC BY-SA 3.0 (see CREDITS.md).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
-import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core.data import load_dataset  # noqa: E402  (after the path is set)
-from core.judge import DigitJudge, load_judge, save_judge  # noqa: E402
+from core.judge import load_judge, save_judge  # noqa: E402
+from core.judge_training import judge_accuracy, train_judge  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "judge_mnist.safetensors"
 MIN_ACCURACY = 0.990
-MAX_SHIFT = 2  # pixels, each way
-
-
-def shifted(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Each image (B, 1, 28, 28) moved by a random whole number of pixels in -MAX_SHIFT..MAX_SHIFT."""
-    b, _, h, w = x.shape
-    shifts = torch.randint(-MAX_SHIFT, MAX_SHIFT + 1, (b, 2), generator=generator).float()  # (B, 2) pixels
-    theta = torch.zeros(b, 2, 3)
-    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
-    theta[:, 0, 2] = -2.0 * shifts[:, 0] / w  # affine_grid works in [-1, 1]: 2/w per pixel
-    theta[:, 1, 2] = -2.0 * shifts[:, 1] / h
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
-
-
-@torch.inference_mode()
-def accuracy(net: DigitJudge, x: torch.Tensor, y: torch.Tensor) -> float:
-    net.eval()
-    correct = 0
-    for start in range(0, len(x), 1000):
-        xb = x[start:start + 1000].contiguous(memory_format=torch.channels_last)
-        correct += int((net(xb).argmax(1) == y[start:start + 1000]).sum())
-    return correct / len(x)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,35 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     torch.set_num_threads(os.cpu_count() or 1)
-    torch.manual_seed(args.seed)
-    generator = torch.Generator().manual_seed(args.seed)
     data = load_dataset("mnist", args.root, val_fraction=0.0, download=False)
-    net = DigitJudge().to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    batch_size = 128
-    steps = args.epochs * math.ceil(len(data.train_x) / batch_size)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / steps)))
-    start_time = time.perf_counter()
-    for epoch in range(args.epochs):
-        net.train()
-        order = torch.randperm(len(data.train_x), generator=generator)
-        total = 0.0
-        for start in range(0, len(order), batch_size):
-            index = order[start:start + batch_size]
-            xb = shifted(data.train_x[index], generator).contiguous(memory_format=torch.channels_last)
-            loss = F.cross_entropy(net(xb), data.train_y[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += loss.item() * len(index)
-        print(f"epoch {epoch + 1}/{args.epochs}: loss {total / len(order):.4f}, test accuracy "
-              f"{accuracy(net, data.test_x, data.test_y):.4f}, {time.perf_counter() - start_time:.0f} s", flush=True)
-    train_seconds = time.perf_counter() - start_time
+    trained = train_judge(data.train_x, data.train_y, data.test_x, data.test_y, num_classes=10,
+                          epochs=args.epochs, seed=args.seed, augment=True, log=lambda line: print(line, flush=True))
+    net, train_seconds = trained.net, trained.seconds
 
     temp = Path(args.out).with_suffix(".tmp")
     save_judge(net, temp, 0.0)  # float16, as shipped: the accuracy that counts is the stored weights'
-    shipped = accuracy(load_judge(temp).net, data.test_x, data.test_y)
+    shipped = judge_accuracy(load_judge(temp).net, data.test_x, data.test_y)
     temp.unlink()
     if shipped < MIN_ACCURACY:
         print(f"test accuracy {shipped:.4f} is below {MIN_ACCURACY}; nothing written", file=sys.stderr)

@@ -166,6 +166,7 @@ BAD_VALUES = {
     ("traverse", "--index"): "-1", ("traverse", "--steps"): "1", ("traverse", "--range"): "0",
     ("traverse", "--label"): "-1", ("traverse", "--scale"): "0", ("traverse", "--fps"): "0",
     ("timeline", "--fps"): "0", ("timeline", "--size"): "127",
+    ("judge", "--epochs"): "0", ("judge", "--seed"): "-1",
 }
 
 

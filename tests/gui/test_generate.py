@@ -130,25 +130,25 @@ def test_a_vaes_grid_still_samples_its_prior(qtbot):
 
 @pytest.fixture
 def no_judge(monkeypatch, tmp_path):
-    """The judge file missing: the shared judge is loaded afresh, and again after the test."""
+    """The judge file missing: the window's judge is loaded afresh, and again after the test."""
     import core.judge
-    from gui.judge_strip import shared_judge
+    from gui.judges import judge_provider
 
     monkeypatch.setattr(core.judge, "JUDGE_FILE", tmp_path / "judge_mnist.safetensors")
-    shared_judge.cache_clear()
+    judge_provider().forget()
     yield tmp_path / "judge_mnist.safetensors"
-    shared_judge.cache_clear()
+    judge_provider().forget()
 
 
 def test_a_cvaes_grid_says_how_many_samples_read_as_the_chosen_class(qtbot, generate):
-    from gui.judge_strip import shared_judge
+    from gui.judges import judge_provider
 
     panel = generate
     for label, count in ((3, 16), (7, 36)):
         panel.label_group.button(label).click()
         panel.set_count(count)
         settle(qtbot, panel)
-        classes, _ = shared_judge()[0].read(panel.samples)
+        classes, _ = judge_provider().judge_for("mnist")[0].read(panel.samples)
         assert len(panel.reading) == count and panel.grid_view.reading is panel.reading
         np.testing.assert_array_equal(panel.reading.classes, classes)
         assert f"{int(np.sum(classes == label))} of {count} read as “{label}”" in panel.judge_note.text()
@@ -176,4 +176,4 @@ def test_without_the_judge_the_grid_has_no_marks_and_says_why(qtbot, no_judge, g
 
 def test_a_model_of_an_unjudged_dataset_says_the_judge_cannot_read_it(qtbot):
     panel = _panel_for(qtbot, "vae")  # a record with no dataset
-    assert panel.reading is None and "MNIST digits only" in panel.judge_note.text()
+    assert panel.reading is None and "does not name its dataset" in panel.judge_note.text()

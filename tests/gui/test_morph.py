@@ -276,18 +276,18 @@ def test_new_weights_re_decode_the_morph_once_they_settle(qtbot, workspace, vae_
 
 @pytest.fixture
 def no_judge(monkeypatch, tmp_path, request):
-    """The judge file missing (or, with ``request.param == "corrupt"``, garbage): the shared judge is
+    """The judge file missing (or, with ``request.param == "corrupt"``, garbage): the window's judge is
     loaded afresh from it, and again from the real file after the test."""
     import core.judge
-    from gui.judge_strip import shared_judge
+    from gui.judges import judge_provider
 
     path = tmp_path / "judge_mnist.safetensors"
     if getattr(request, "param", "missing") == "corrupt":
         path.write_bytes(b"not a safetensors file")
     monkeypatch.setattr(core.judge, "JUDGE_FILE", path)
-    shared_judge.cache_clear()
+    judge_provider().forget()
     yield path
-    shared_judge.cache_clear()
+    judge_provider().forget()
 
 
 def _digits_of_two_classes(points, first=1, second=0):
@@ -296,7 +296,7 @@ def _digits_of_two_classes(points, first=1, second=0):
 
 
 def test_the_judge_strip_reads_every_frame_and_lists_where_the_reading_flips(qtbot, workspace, vae_session):
-    from gui.judge_strip import shared_judge
+    from gui.judges import judge_provider
 
     morph = workspace.morph_panel
     workspace.select_indices(*_digits_of_two_classes(vae_session.points))
@@ -305,7 +305,7 @@ def test_the_judge_strip_reads_every_frame_and_lists_where_the_reading_flips(qtb
         settle(qtbot, workspace)
         reading = morph.reading
         assert len(reading) == frames and morph.judge_strip.reading is reading
-        classes, confidences = shared_judge()[0].read(morph.frames)
+        classes, confidences = judge_provider().judge_for("mnist")[0].read(morph.frames)
         np.testing.assert_array_equal(reading.classes, classes)
         np.testing.assert_allclose(reading.confidences, confidences)
         flips = [t for t in range(1, frames) if classes[t] != classes[t - 1]]
@@ -347,15 +347,44 @@ def test_without_the_judge_the_morph_hides_its_readings_and_says_why(qtbot, no_j
     assert morph.frames.shape[0] == 30 and morph.judge_strip.isHidden()
 
 
-def test_a_dataset_the_judge_cannot_read_hides_the_strip(qtbot, monkeypatch, workspace):
+def test_another_dataset_gets_a_judge_trained_in_the_background_and_then_read(qtbot, tmp_path, monkeypatch,
+                                                                               tiny_data):
+    """A model of a folder dataset: the first morph starts training its judge on a worker thread and
+    says so; when the judge is ready the frames are read, and the judge is kept in the folder."""
+    from core.config import ModelConfig, TrainConfig
+    from core.data import load_dataset
+    from core.judge import FOLDER_JUDGE_NAME
+    from core.points import encode_points
+    from core.training import Trainer
+    from gui.judges import judge_provider
     from gui.session import ModelSession
+    from tests.core.test_judge_on_demand import write_digit_folder
+    from tests.gui.conftest import _shown_workspace
 
-    monkeypatch.setattr(ModelSession, "dataset_name", property(lambda session: "fashion-mnist"))
-    workspace.select_indices(0, 1)
-    settle(qtbot, workspace)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = write_digit_folder(tmp_path / "digits", tiny_data, per_class=25)
+    data = load_dataset(f"folder:{folder}")
+    model_file = tmp_path / "folder_vae.safetensors"
+    Trainer(ModelConfig(hidden=(32,), num_classes=3), TrainConfig(epochs=1, batch_size=16, device="cpu"), data,
+            checkpoint_path=model_file).run()
+    session = ModelSession()
+    session.open(model_file)
+    session.set_data(data)
+    session.set_points(encode_points(session.model, data))
+    workspace = _shown_workspace(qtbot, session)
     morph = workspace.morph_panel
-    assert morph.judge_strip.isHidden() and morph.reading is None
-    assert "MNIST digits only" in morph.judge_note.text() and "fashion-mnist" in morph.judge_note.text()
+
+    with qtbot.waitSignal(judge_provider().ready, timeout=30_000):
+        workspace.select_indices(0, 1)
+        settle(qtbot, workspace)
+        assert morph.reading is None and morph.judge_strip.isHidden()
+        assert "a judge for folder:" in morph.judge_note.text() and "being trained" in morph.judge_note.text()
+    settle(qtbot, workspace)
+    assert morph.reading is not None and len(morph.reading) == len(morph.frames)
+    assert morph.judge_strip.isVisible() and morph.judge_note.text().startswith("Read as")
+    names = set(data.class_names)  # one, seven, zero: the reading is said in the dataset's class names
+    assert set(morph.judge_note.text()[len("Read as "):].replace("→", " ").replace(";", " ").split()) & names
+    assert (folder / FOLDER_JUDGE_NAME).is_file()
 
 
 def test_a_long_morph_is_read_once_its_points_stop_moving(qtbot, workspace):
