@@ -218,11 +218,14 @@ def _checkpoint_from(tensors: dict[str, Tensor], metadata: dict[str, str], path:
     noise_device = metadata.get(NOISE_RNG_DEVICE_KEY) or "cpu"  # files before this field: CPU states only
     if noise is not None:
         check_noise_rng_state(noise, noise_device)
+    history = History.from_dict(_json_field(metadata, "history", dict))
+    if model_config.kind == "ae":  # files before the bound was left empty recorded an AE's KL as 0
+        history.epochs = [row.without_bound() for row in history.epochs]
     return RunRecord(
         model_config=model_config,
         weights=state_dict,
         train_config=TrainConfig.from_json(train_text) if train_text else None,
-        history=History.from_dict(_json_field(metadata, "history", dict)),
+        history=history,
         dataset=metadata.get("dataset", ""),
         class_names=tuple(str(name) for name in _json_field(metadata, "class_names", list)),
         app_version=metadata.get("app_version", "?"),

@@ -43,7 +43,8 @@ class StepRow:
 
 @dataclass(frozen=True)
 class EpochRow:
-    """Figures of one finished epoch. Validation terms are NaN when there is no validation split."""
+    """Figures of one finished epoch. Validation terms are NaN when there is no validation split; the
+    KL terms (and so the ELBO) are NaN for an autoencoder, which has no bound (``without_bound``)."""
 
     epoch: int  # epochs finished, 1-based
     global_step: int
@@ -60,8 +61,17 @@ class EpochRow:
 
     @property
     def val_elbo(self) -> float:
-        """The validation ELBO's magnitude (recon + KL with beta = 1), nats per sample."""
+        """The validation ELBO's magnitude (recon + KL with beta = 1), nats per sample; NaN without a bound."""
         return self.val_recon + self.val_kl
+
+    @property
+    def train_elbo(self) -> float:
+        """The training ELBO's magnitude over the epoch's reports, nats per sample; NaN without a bound."""
+        return self.train_recon + self.train_kl
+
+    def without_bound(self) -> "EpochRow":
+        """This row for an autoencoder: its KL terms empty (NaN; null in a file), so no ELBO is derived."""
+        return replace(self, train_kl=math.nan, val_kl=math.nan, kl_per_dim=())
 
 
 STEP_COLUMNS = tuple(f.name for f in fields(StepRow))
@@ -149,7 +159,7 @@ def _epoch_from_dict(data: Any) -> EpochRow:
         raise ValueError("each epoch of the history should be a JSON object")
     known = {f.name for f in fields(EpochRow)}
     values = {k: v for k, v in data.items() if k in known}  # 0.1.0 also wrote epochs and eta_seconds
-    for name in ("val_loss", "val_recon", "val_kl"):
+    for name in ("val_loss", "val_recon", "val_kl", "train_kl"):
         if values.get(name) is None:
             values[name] = math.nan
     values["kl_per_dim"] = tuple(float(v) for v in values.get("kl_per_dim") or ())

@@ -509,13 +509,13 @@ class Trainer:
         if len(self.data.val_x):
             val = evaluate_elbo(self.model, self.data.val_x, self.data.val_y, self.model_config, seed=0)
             val_terms = (val["loss"], val["recon"], val["kl"])
-            # an autoencoder has no KL per dimension to show (its zeros would read as a collapse)
-            kl_per_dim = tuple(val["kl_per_dim"]) if self.model_config.kind != "ae" else ()
+            kl_per_dim = tuple(val["kl_per_dim"])
         else:
             val_terms, kl_per_dim = (math.nan, math.nan, math.nan), ()
         self.model.train()
-        return EpochRow(self.position.epoch, self.position.global_step, *train, *val_terms, self._clock.elapsed,
-                        self._clock.samples_per_second, self.beta_at(self.position.global_step - 1), kl_per_dim)
+        row = EpochRow(self.position.epoch, self.position.global_step, *train, *val_terms, self._clock.elapsed,
+                       self._clock.samples_per_second, self.beta_at(self.position.global_step - 1), kl_per_dim)
+        return row.without_bound() if self.model_config.kind == "ae" else row
 
     def _end(self, status: RunStatus, message: str) -> TrainingResult:
         if status is RunStatus.DIVERGED:  # back to the last good end of an epoch

@@ -33,3 +33,48 @@ def test_write_csv_has_one_row_per_step_and_validation_on_epoch_ends(tmp_path):
 def test_write_csv_of_an_empty_history_is_the_header(tmp_path):
     History().write_csv(tmp_path / "h.csv")
     assert (tmp_path / "h.csv").read_text().splitlines() == ["epoch,step,loss,recon,kl,beta,val_loss,val_recon,val_kl"]
+
+
+def test_an_autoencoders_epochs_record_no_bound_and_a_vaes_keep_their_kl_per_dimension(
+        trained_ae_checkpoint, trained_vae_checkpoint, tmp_path):
+    """An AE has no KL and so no ELBO: its epoch rows leave them empty (null in the file, blank in
+    the CSV), where they used to read 0 and made its reconstruction pass for a bound. A VAE's rows
+    keep one KL per latent dimension through a save and a reload."""
+    import json
+
+    from safetensors import safe_open
+
+    from core.files import load_checkpoint
+
+    ae = load_checkpoint(trained_ae_checkpoint)
+    assert ae.history.epochs and all(math.isnan(row.val_kl) and math.isnan(row.train_kl) and
+                                     math.isnan(row.val_elbo) and math.isnan(row.train_elbo) and
+                                     math.isfinite(row.val_recon) and row.kl_per_dim == ()
+                                     for row in ae.history.epochs)
+    with safe_open(str(trained_ae_checkpoint), "pt") as reader:
+        stored = json.loads(reader.metadata()["history"])["epochs"]
+    assert all(row["val_kl"] is None and row["train_kl"] is None for row in stored)
+    ae.history.write_csv(tmp_path / "ae.csv")
+    with open(tmp_path / "ae.csv", newline="") as handle:
+        ends = [row for row in csv.DictReader(handle) if row["val_recon"]]
+    assert ends and all(row["val_kl"] == "" for row in ends)
+
+    vae = load_checkpoint(trained_vae_checkpoint)
+    for row in vae.history.epochs:
+        assert len(row.kl_per_dim) == vae.model_config.latent_dim
+        assert math.isclose(sum(row.kl_per_dim), row.val_kl, rel_tol=1e-4)
+        assert math.isclose(row.val_elbo, row.val_recon + row.val_kl)
+
+
+def test_an_old_file_s_zero_kl_for_an_autoencoder_reads_as_no_bound(trained_ae_checkpoint, tmp_path):
+    from dataclasses import replace
+
+    from core.files import load_checkpoint, save_checkpoint
+
+    row = EpochRow(1, 10, 120.0, 120.0, 0.0, 118.0, 118.0, 0.0, 1.0, 100.0)
+    assert row.val_elbo == 118.0  # what earlier files held for an AE: its reconstruction as a bound
+    record = load_checkpoint(trained_ae_checkpoint)
+    old = replace(record, history=History(record.history.steps, [row]))
+    save_checkpoint(old, tmp_path / "old_ae.safetensors")
+    reread = load_checkpoint(tmp_path / "old_ae.safetensors").history.epochs[0]
+    assert math.isnan(reread.val_elbo) and reread.val_recon == 118.0 and reread.train_recon == 120.0
