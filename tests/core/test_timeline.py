@@ -111,3 +111,19 @@ def test_cli_refuses_a_file_with_no_timeline(trained, tmp_path, capsys):
     out = tmp_path / "clusters.gif"
     assert run_cli(["timeline", "--checkpoint", str(older), "--out", str(out)]) == 2
     assert "no training timeline" in capsys.readouterr().err and not out.exists()
+
+
+def test_train_resume_on_the_command_line_continues_the_timeline(tmp_path):
+    """`train --resume FILE --epochs N` keeps the snapshots it finds and adds those of the new epochs."""
+    from tests.core.test_cli import run
+
+    path = tmp_path / "m.safetensors"
+    common = ("--hidden", "32", "--batch-size", "512", "--device", "cpu", "--out", path, "--json")
+    assert run("train", "--dataset", "mnist-sample", "--epochs", "1", *common).returncode == 0
+    before = load_checkpoint(path).timeline
+    done = run("train", "--resume", path, "--epochs", "2", *common)
+    assert done.returncode == 0, done.stderr
+    after = load_checkpoint(path).timeline
+    assert [s.epoch for s in after.snapshots] == [s.epoch for s in before.snapshots] + [2.0]
+    for old, kept in zip(before.snapshots, after.snapshots):
+        assert old.global_step == kept.global_step and np.array_equal(old.mu, kept.mu)

@@ -210,6 +210,9 @@ def test_shift_click_tours_through_every_point_in_order_and_undo_drops_the_last(
     settle(qtbot, workspace)
     assert len(morph.frames) == morph.frame_count and len(morph.waypoint_frames) == 3
     np.testing.assert_allclose(morph.latents[list(morph.waypoint_frames)], points.latents[picked], atol=1e-5)
+    # the frame shown at each waypoint is that digit's own decoded image
+    np.testing.assert_allclose(morph.frames[list(morph.waypoint_frames)],
+                               decode(vae_session.model, points.latents[picked]), atol=1e-5)
     assert view.endpoint_markers.getData()[0].size == 3
     assert "Tour:" in morph.selection_note.text()
     view.plot.setFocus()
