@@ -72,7 +72,7 @@ def test_mp4_decodes_to_the_frames(tmp_path):
     assert meta["size"] == (112, 112) and len(decoded) == 10
 
 
-def test_png_strip_is_one_row(tmp_path):
+def test_a_png_strip_of_up_to_12_frames_is_one_row(tmp_path):
     frames = np.zeros((6, 28, 28), np.float32)
     export_morph(frames, tmp_path / "s.png", scale=2)
     with Image.open(tmp_path / "s.png") as strip:

@@ -459,3 +459,33 @@ def test_cancelling_a_morph_and_map_export_leaves_no_file(qtbot, workspace, tmp_
         workspace.exporter.progress.findChild(QPushButton).click()
     assert finished.args == [False]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_window_s_close_button_asks_about_a_running_export_and_keeps_or_waits(
+        qtbot, main_window, trained_vae_checkpoint, tmp_path, monkeypatch, gate):
+    """Through MainWindow.close(), as the title bar's button does: "keep the window open" leaves the
+    window and the export as they were; "wait" closes only once the file is written."""
+    import gui.explore
+    from test_window import open_and_wait
+
+    window = main_window
+    open_and_wait(qtbot, window, trained_vae_checkpoint)
+    target = tmp_path / "closing.gif"
+    _running_export(qtbot, window.explore, target)
+    answers = [gui.explore.KEEP_WINDOW_OPEN, gui.explore.WAIT_FOR_EXPORT]
+    asked = []
+
+    def ask(parent):
+        asked.append(parent)
+        answer = answers.pop(0)
+        if answer == gui.explore.WAIT_FOR_EXPORT:
+            gate.set()
+        return answer
+
+    monkeypatch.setattr(gui.explore, "ask_about_running_export", ask)
+    assert not window.close()  # kept open
+    assert window.isVisible() and window.explore.exporter.is_busy() and not target.exists()
+    assert window.close()  # waits for the export, then closes
+    assert asked == [window, window] and not window.isVisible()
+    with Image.open(target) as gif:
+        assert gif.n_frames == 24
