@@ -134,6 +134,39 @@ def _add_frame_times(results: Results, figure: str, times: list[tuple[float, flo
                      f"p95 {percentile(cpu, 95):.1f} ms; {len(times)} {what}")
 
 
+def _measure(app, results: Results, latent_dim: int, points: int, hovers: int, quick: bool, tag: str) -> None:
+    """One workspace's rows: hover (and for 2-D the pad and the ellipses); ``tag`` ends each figure's name."""
+    workspace = _workspace(app, _session(latent_dim, points))
+    _add_frame_times(results, f"anatomy panel follows the hover, {latent_dim}-D, {points:,} points{tag}",
+                     hover_times(app, workspace, hovers), "hovers")
+    workspace.tabs.setCurrentWidget(workspace.morph_panel)  # the latent view's own hover, for scale
+    _gui.process(app)
+    _add_frame_times(results, f"  the same hover with the Morph tab shown (no anatomy panel), {latent_dim}-D{tag}",
+                     hover_times(app, workspace, hovers, check=False), "hovers")
+    workspace.tabs.setCurrentWidget(workspace.inside_panel)
+    _gui.process(app)
+    if latent_dim == 2:
+        _add_frame_times(results, f"draw pad: a stroke's move -> encoded and shown{tag}",
+                         pad_times(app, workspace, 30 if quick else 120), "moves")
+        workspace.latent_view.hide()  # what the pad itself costs: no repaint of the scatter's points
+        _gui.process(app)
+        _add_frame_times(results, f"  the same moves with the latent view hidden (pad, x-hat, meter, strip){tag}",
+                         pad_times(app, workspace, 30 if quick else 120), "moves")
+        workspace.latent_view.show()
+        _gui.process(app)
+        compute, with_paint, paint_only = ellipse_times(app, workspace, 500, 3 if quick else 11)
+        results.add(f"posterior ellipses, 500 digits: compute + setData{tag}", median(compute) * 1000, "ms",
+                    note=f"p95 {percentile(compute, 95) * 1000:.1f} ms")
+        wall, cpu = [t[0] * 1000 for t in with_paint], [t[1] * 1000 for t in with_paint]
+        results.add(f"posterior ellipses, 500 digits: + paint of the plot ({points:,} points){tag}", median(wall),
+                    "ms", "<= 30 ms", median(wall) <= 30,
+                    note=f"median; p95 {percentile(wall, 95):.1f} ms; GUI-thread CPU median {median(cpu):.1f} ms; "
+                         f"the same paint without ellipses {median(paint_only) * 1000:.1f} ms")
+    workspace.close()
+    workspace.deleteLater()
+    _gui.process(app)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -151,36 +184,14 @@ def main() -> None:
     torch.set_num_threads(1)  # the GUI thread's share of a busy machine
     points = 2_000 if args.quick else 10_000
     hovers = 20 if args.quick else 150
+    import gui.latent_view
+
     for latent_dim in ((2,) if args.quick else (2, 16)):
-        workspace = _workspace(app, _session(latent_dim, points))
-        _add_frame_times(results, f"anatomy panel follows the hover, {latent_dim}-D, {points:,} points",
-                         hover_times(app, workspace, hovers), "hovers")
-        workspace.tabs.setCurrentWidget(workspace.morph_panel)  # the latent view's own hover, for scale
-        _gui.process(app)
-        _add_frame_times(results, f"  the same hover with the Morph tab shown (no anatomy panel), {latent_dim}-D",
-                         hover_times(app, workspace, hovers, check=False), "hovers")
-        workspace.tabs.setCurrentWidget(workspace.inside_panel)
-        _gui.process(app)
-        if latent_dim == 2:
-            _add_frame_times(results, "draw pad: a stroke's move -> encoded and shown",
-                             pad_times(app, workspace, 30 if args.quick else 120), "moves")
-            workspace.latent_view.hide()  # what the pad itself costs: no repaint of the scatter's points
-            _gui.process(app)
-            _add_frame_times(results, "  the same moves with the latent view hidden (pad, x-hat, meter, strip)",
-                             pad_times(app, workspace, 30 if args.quick else 120), "moves")
-            workspace.latent_view.show()
-            _gui.process(app)
-            compute, with_paint, paint_only = ellipse_times(app, workspace, 500, 3 if args.quick else 11)
-            results.add("posterior ellipses, 500 digits: compute + setData", median(compute) * 1000, "ms",
-                        note=f"p95 {percentile(compute, 95) * 1000:.1f} ms")
-            wall, cpu = [t[0] * 1000 for t in with_paint], [t[1] * 1000 for t in with_paint]
-            results.add(f"posterior ellipses, 500 digits: + paint of the plot ({points:,} points)", median(wall),
-                        "ms", "<= 30 ms", median(wall) <= 30,
-                        note=f"median; p95 {percentile(wall, 95):.1f} ms; GUI-thread CPU median {median(cpu):.1f} ms; "
-                             f"the same paint without ellipses {median(paint_only) * 1000:.1f} ms")
-        workspace.close()
-        workspace.deleteLater()
-        _gui.process(app)
+        # the scatter's points painted from a cached pixmap (gui.latent_view.CACHE_POINTS) and, for
+        # the same run's comparison, drawn point by point on every repaint as before
+        for cached in ((True,) if args.quick else (False, True)):
+            gui.latent_view.CACHE_POINTS = cached
+            _measure(app, results, latent_dim, points, hovers, args.quick, "" if cached else " [points not cached]")
     results.finish()
 
 

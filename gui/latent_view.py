@@ -1,44 +1,38 @@
 """The latent scatter: encoded test digits coloured by class, hover previews, click picking
 (Shift-click for a tour's next point), the faint decoded manifold behind the points (decoded off
 the GUI thread, for the newest view only), and the morph path drawn on top with its picked points,
-which can be dragged."""
+which can be dragged. What is drawn over the points (path, markers, ellipses, the Inside tab's
+marks, the hover inset) lives in gui/latent_overlays.py, the manifold's toggle, image and decodes
+in gui/latent_manifold.py; the points and the axes paint from
+pixmaps cached in device pixels, so a change over them does not draw 10,000 points again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPixmap
-from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPixmapCache
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.data import class_name
-from core.errors import LatentMorphError
-from core.anatomy import posterior_ellipses
 from core.latent import Projection, fit_projection, manifold
 from core.export import tile_images
 from core.models import LatentModel
 from gui.decision_regions import DecisionRegionLayer
-from gui.image_utils import to_qimage
-from gui.model_tasks import decoder_for
+from gui.latent_manifold import ManifoldImage, ManifoldLayer
+from gui.latent_overlays import HoverInset, LatentOverlays, QuietScatter, class_colour
 from gui.palette import CLASS_COLOURS
 from gui.session import ModelSession
-from gui.workers import LatestOnly
 
 POINT_SIZE = 5
 SNAP_PIXELS = 8.0  # a click this close to a digit picks that digit rather than the empty place
+CACHE_POINTS = True  # benchmarks/anatomy_speed.py compares it off and on
+PIXMAP_CACHE_KB = 48 * 1024  # cached paints of the plots' points and axes, a few MB per view
 MANIFOLD_GRID = 20
-MANIFOLD_OPACITY = 0.35
-MANIFOLD_DELAY_MS = 250  # pans and epochs arrive in bursts; decode once they settle
-HOVER_SCALE = 3
-WAYPOINT_SIZE = 14  # pixels; a drag that starts this close to a picked point's centre moves it
 DRAG_INTERVAL_MS = 50  # a dragged point re-plans the morph at most 20 times a second
-CLOUD_ELLIPSES = 300  # posterior ellipses drawn by the toggle: enough to see the trade-off, few enough to read
-CLOUD_SEED = 0  # the same digits each time, so beta = 1 and beta = 4 can be compared digit for digit
-ELLIPSE_POINTS = 32  # polygon corners per toggle ellipse
 
 
 @dataclass(frozen=True)
@@ -51,18 +45,12 @@ class LatentPick:
     label: int | None = None  # that digit's class
 
 
-@dataclass(frozen=True)
-class ManifoldImage:
-    """A decoded manifold ready for the ImageItem: tiles upright for a y-up view, and where they go."""
-
-    image: np.ndarray  # (n*H, n*W) float32 in [0, 1], C-contiguous, rows flipped (the view's y points up)
-    rect: tuple[float, float, float, float]  # x, y, width, height in plane coordinates, half a step past the grid
-
-
 def _decode_manifold(decoder: Callable[[], LatentModel], projection: Projection, x_range: tuple[float, float],
                      y_range: tuple[float, float], label: int | None) -> ManifoldImage | None:
     """On a worker thread: the MANIFOLD_GRID x MANIFOLD_GRID manifold over the range, tiled (None for
-    colour images). ``decoder()`` gives the model to decode with (gui.model_tasks.decoder_for)."""
+    colour images). ``decoder()`` gives the model to decode with (gui.model_tasks.decoder_for).
+    gui.latent_manifold.ManifoldLayer runs it; it calls this module's ``manifold``, which the tests
+    of off-thread decodes hold back."""
     images, _ = manifold(decoder(), MANIFOLD_GRID, projection, x_range, y_range, label=label)
     if images.ndim != 4:  # (n, n, H, W) for greyscale digits
         return None
@@ -74,19 +62,7 @@ def _decode_manifold(decoder: Callable[[], LatentModel], projection: Projection,
                          (x0 - step_x / 2, y0 - step_y / 2, x1 - x0 + step_x, y1 - y0 + step_y))
 
 
-def class_colour(label: int) -> QColor:
-    return QColor(CLASS_COLOURS[label % len(CLASS_COLOURS)])
-
-
-class _QuietScatter(pg.ScatterPlotItem):
-    """A scatter that leaves clicks to the view: pyqtgraph's own handler runs pointsAt, which
-    builds a Python object per point, and would swallow clicks we hit-test ourselves."""
-
-    def mouseClickEvent(self, ev) -> None:
-        ev.ignore()
-
-
-class _UniformScatter(_QuietScatter):
+class _UniformScatter(QuietScatter):
     """A scatter whose points all share one symbol, size, pen and brush.
 
     pyqtgraph looks up each point's stamp in its symbol atlas with a Python loop over all points
@@ -103,84 +79,6 @@ class _UniformScatter(_QuietScatter):
                 data["sourceRect"][missing] = self.fragmentAtlas[style][0]
                 self.invalidate()
         super().updateSpots(dataSet)
-
-
-class _WaypointMarkers(_QuietScatter):
-    """The picked points of the morph, in order. A left-drag that starts on one moves it: it emits
-    ``dragged(index, (x, y) view position, finished)``; any other drag pans the view as usual."""
-
-    dragged = Signal(int, object, bool)
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._dragging: int | None = None
-
-    def marker_at(self, pos: QPointF) -> int | None:
-        """The marker under a position (item coordinates = view coordinates), measured in pixels."""
-        xs, ys = self.getData()
-        view_box = self.getViewBox()
-        if xs is None or len(xs) == 0 or view_box is None:
-            return None
-        pixel_w, pixel_h = view_box.viewPixelSize()
-        if pixel_w <= 0 or pixel_h <= 0:
-            return None
-        distance2 = ((xs - pos.x()) / pixel_w) ** 2 + ((ys - pos.y()) / pixel_h) ** 2
-        index = int(np.argmin(distance2))
-        return index if distance2[index] <= (WAYPOINT_SIZE / 2 + 2) ** 2 else None
-
-    def mouseDragEvent(self, ev) -> None:
-        if ev.button() != Qt.MouseButton.LeftButton:
-            ev.ignore()
-            return
-        if ev.isStart():
-            self._dragging = self.marker_at(ev.buttonDownPos())
-        if self._dragging is None:
-            ev.ignore()
-            return
-        ev.accept()
-        index = self._dragging
-        if ev.isFinish():
-            self._dragging = None
-        self.dragged.emit(index, (ev.pos().x(), ev.pos().y()), ev.isFinish())
-
-
-class HoverInset(QFrame):
-    """The digit under the cursor and its class, floating beside the cursor."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.setFrameShape(QFrame.Shape.Box)
-        self.setAutoFillBackground(True)
-        self.image = QLabel(self)
-        self.caption = QLabel(self)
-        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        layout.addWidget(self.image)
-        layout.addWidget(self.caption)
-        self.hide()
-
-    def show_digit(self, image: np.ndarray, caption: str, colour: QColor, at: QPoint) -> None:
-        qimage = to_qimage(image)
-        pixmap = QPixmap.fromImage(qimage.scaled(qimage.width() * HOVER_SCALE, qimage.height() * HOVER_SCALE,
-                                                              Qt.AspectRatioMode.IgnoreAspectRatio,
-                                                              Qt.TransformationMode.FastTransformation))
-        self.image.setPixmap(pixmap)
-        self.image.setFixedSize(pixmap.size())
-        self.caption.setText(caption)
-        self.setStyleSheet(f"HoverInset {{ border: 2px solid {colour.name()}; background: white; }}")
-        self.adjustSize()
-        parent = self.parentWidget()
-        x, y = at.x() + 14, at.y() + 14
-        if x + self.width() > parent.width():
-            x = at.x() - 14 - self.width()
-        if y + self.height() > parent.height():
-            y = at.y() - 14 - self.height()
-        self.move(max(0, x), max(0, y))
-        self.show()
-        self.raise_()
 
 
 class LatentView(QWidget):
@@ -203,18 +101,14 @@ class LatentView(QWidget):
         self._labels: np.ndarray | None = None
         self._class_items: dict[int, pg.ScatterPlotItem] = {}
         self._brushes = [pg.mkBrush(class_colour(i)) for i in range(len(CLASS_COLOURS))]
-        self._manifold_label = 0
         self._clicked_index: int | None = None  # no preview for it until the pointer leaves it
         self._pending_move: tuple[int, LatentPick] | None = None  # a drag's latest place, sent by a timer
 
         self.projection_note = QLabel()
         self.projection_note.setWordWrap(True)
-        self.manifold_box = QCheckBox("Decoded manifold behind the points")
-        self.manifold_box.setToolTip("Decode a 20×20 grid over the visible area and show it faintly behind the points")
         header = QHBoxLayout()  # the toggles, right-aligned; the note gets its own line above them
         header.addStretch(1)
-        header.addWidget(self.manifold_box)
-        self.ellipses_box = QCheckBox("Posterior ellipses")  # wired in _add_anatomy_items
+        self.ellipses_box = QCheckBox("Posterior ellipses")  # wired in LatentOverlays
         header.addWidget(self.ellipses_box)
 
         self.plot = pg.PlotWidget(background="w")
@@ -224,37 +118,32 @@ class LatentView(QWidget):
         self.plot.setLabel("bottom", "z₁")
         self.plot.setLabel("left", "z₂")
         self.view_box: pg.ViewBox = self.plot.getPlotItem().getViewBox()
+        if CACHE_POINTS:
+            # Qt keeps item caches in QPixmapCache (10 MB by default): room for a plot's axes and points
+            QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
+            # with the grid on, each axis draws its grid lines across the whole plot from a QPicture
+            # (about 4 ms each): cached as pixmaps too, redrawn when the range changes
+            for side in ("left", "bottom"):
+                self.plot.getPlotItem().getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.legend = self.plot.addLegend(offset=(-8, 8), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
         self.legend.setToolTip("Click a class to hide or show it")
 
-        self.manifold_item = pg.ImageItem(axisOrder="row-major")
-        self.manifold_item.setOpacity(MANIFOLD_OPACITY)
-        # ink on paper: bright strokes drawn dark, so the white plot stays white behind the digits
-        self.manifold_item.setLookupTable(np.linspace(255, 0, 256).astype(np.uint8))
-        self.manifold_item.setZValue(-10)
-        self.manifold_item.hide()
-        self.plot.addItem(self.manifold_item, ignoreBounds=True)
+        self.manifold = ManifoldLayer(self, _decode_manifold)  # the decoded grid behind the points
+        self.manifold_box, self.manifold_item, self.manifold_jobs = (self.manifold.box, self.manifold.item,
+                                                                     self.manifold.jobs)
+        header.insertWidget(1, self.manifold_box)
         self.decision_regions = DecisionRegionLayer(self)  # the judge's reading of the plane (gui/decision_regions.py)
         header.insertWidget(2, self.decision_regions.toggle)  # beside the manifold control
 
-        # the 1-sigma ellipse of q(z|x) for each picked digit: how far z = mu + sigma*eps may land
-        self.ellipse_curve = pg.PlotCurveItem(pen=pg.mkPen("#222222", width=1.5, style=Qt.PenStyle.DashLine),
-                                              connect="finite")
-        self.ellipse_curve.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks and drags go to the points
-        self.ellipse_curve.setAcceptHoverEvents(False)
-        self.plot.addItem(self.ellipse_curve, ignoreBounds=True)  # never moves the view
-        self.path_curve = pg.PlotCurveItem(pen=pg.mkPen("#222222", width=2))
-        self.path_frames = _QuietScatter(size=4, pen=pg.mkPen("#222222"), brush=pg.mkBrush("w"), pxMode=True)
-        self.endpoint_markers = _WaypointMarkers(size=WAYPOINT_SIZE, symbol="o", pen=pg.mkPen("k", width=2),
-                                                 brush=pg.mkBrush(255, 255, 255, 160), pxMode=True)
-        self.endpoint_markers.setToolTip("Drag a picked point to move it")
-        self.current_marker = _QuietScatter(size=12, symbol="+", pen=pg.mkPen("#d62728", width=3),
-                                            brush=pg.mkBrush("#d62728"), pxMode=True)
-        for z, item in enumerate((self.path_curve, self.path_frames, self.endpoint_markers, self.current_marker)):
-            item.setZValue(10 + z)
-            self.plot.addItem(item, ignoreBounds=True)
-        self._add_anatomy_items()
-
+        # the morph path, the ellipses and the Inside tab's marks (gui/latent_overlays.py)
+        self.overlays = LatentOverlays(self.plot, session, self.ellipses_box, self.statusMessage.emit)
+        self._hovered = -1
+        overlays = self.overlays  # its items, under the names the panels and tests use
+        self.ellipse_curve, self.path_curve, self.path_frames = (overlays.ellipse_curve, overlays.path_curve,
+                                                                 overlays.path_frames)
+        self.endpoint_markers, self.current_marker = overlays.endpoint_markers, overlays.current_marker
+        self.sample_ellipse, self.sample_marker = overlays.sample_ellipse, overlays.sample_marker
+        self.probe_ellipse, self.probe_marker = overlays.probe_ellipse, overlays.probe_marker
         self.hover = HoverInset(self.plot.viewport())
         self.empty_note = QLabel("Train or open a model to see its latent space.", self.plot.viewport())
         self.empty_note.setStyleSheet("color: #666; background: transparent;")
@@ -265,13 +154,9 @@ class LatentView(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.plot, 1)
 
-        self._manifold_timer = QTimer(self, singleShot=True, interval=MANIFOLD_DELAY_MS)
-        self.manifold_jobs = LatestOnly(self._show_manifold, self._manifold_failed, self)
-        self._manifold_timer.timeout.connect(self.update_manifold)
         self._drag_timer = QTimer(self, singleShot=True, interval=DRAG_INTERVAL_MS)
         self._drag_timer.timeout.connect(self._send_pending_move)
         self.endpoint_markers.dragged.connect(self._waypoint_dragged)
-        self.manifold_box.toggled.connect(self._manifold_toggled)
         self.view_box.sigRangeChanged.connect(self._range_changed)
         self.plot.viewport().installEventFilter(self)
         scene = self.plot.scene()
@@ -299,8 +184,12 @@ class LatentView(QWidget):
             self.plot.removeItem(item)
         self._class_items.clear()
         self.legend.clear()
-        self.manifold_jobs.supersede()
-        self.manifold_item.hide()
+        if self.session.model is not None:
+            # the classes' items and legend now, while the test digits are encoded: the points that
+            # follow (a training run's first epoch) then cost one redraw, not 20 ms more of set-up
+            for label in range(len(self.session.class_names)):
+                self._class_item(label)
+        self.manifold.clear()
         self.view_box.enableAutoRange()
         self.refresh_points()
 
@@ -347,7 +236,13 @@ class LatentView(QWidget):
     def _class_item(self, label: int) -> pg.ScatterPlotItem:
         item = self._class_items.get(label)
         if item is None:
-            item = _UniformScatter(pen=None, size=POINT_SIZE, pxMode=True, brush=self._brushes[label % len(self._brushes)])
+            item = _UniformScatter(pen=None, size=POINT_SIZE, pxMode=True,
+                                   brush=self._brushes[label % len(self._brushes)])
+            if CACHE_POINTS:
+                # the points' paint kept as a pixmap in device pixels: a hover inset, a marker or an
+                # ellipse over them blits it instead of drawing thousands of points again (Qt redraws
+                # it when the points change or the view zooms; a pan scrolls it)
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self._class_items[label] = item
             self.plot.addItem(item)
             names = self.session.class_names
@@ -375,7 +270,8 @@ class LatentView(QWidget):
             self.projection_note.setText(f"PCA projection of {dims}-D latent: {first:.0%} + {second:.0%} of variance. "
                                          "Empty places map back onto this plane through the mean.")
         elif dims > 2:
-            self.projection_note.setText(f"{dims}-D latent: its PCA projection appears once the test digits are encoded.")
+            self.projection_note.setText(f"{dims}-D latent: its PCA projection appears once the test digits "
+                                         "are encoded.")
         elif dims == 1:
             self.projection_note.setText("1-D latent, drawn along y = 0.")
         else:
@@ -404,7 +300,8 @@ class LatentView(QWidget):
         points = self.session.points
         index = self.nearest_point(view_xy)
         if index is not None and points is not None:
-            return LatentPick(points.plane[index].copy(), points.latents[index].copy(), index, int(points.labels[index]))
+            return LatentPick(points.plane[index].copy(), points.latents[index].copy(), index,
+                              int(points.labels[index]))
         projection = self.projection
         if projection is None:
             return None
@@ -443,11 +340,7 @@ class LatentView(QWidget):
         if pick is None:
             return
         self._hide_hover()
-        xs, ys = self.endpoint_markers.getData()
-        if index < len(xs):
-            positions = np.column_stack([xs, ys]).astype(np.float32)
-            positions[index] = pick.plane
-            self.endpoint_markers.setData(pos=positions)
+        self.overlays.move_endpoint(index, pick.plane)
         self._pending_move = (index, pick)
         if finished:
             self._drag_timer.stop()
@@ -499,107 +392,34 @@ class LatentView(QWidget):
 
     def show_path(self, curve: np.ndarray | None, frames: np.ndarray | None, endpoints: np.ndarray | None) -> None:
         """Plane coordinates: the path's curve (K, 2), its frame positions (T, 2), endpoints (E, 2)."""
-        empty = np.zeros((0, 2), np.float32)
-        curve = empty if curve is None else np.asarray(curve, np.float32)
-        self.path_curve.setData(curve[:, 0], curve[:, 1])
-        self.path_frames.setData(pos=empty if frames is None or len(frames) > 300 else frames)
-        self.endpoint_markers.setData(pos=empty if endpoints is None else endpoints)
-        if curve.size == 0:
-            self.current_marker.setData(pos=empty)
+        self.overlays.show_path(curve, frames, endpoints)
 
     def show_ellipses(self, indices: list[int]) -> None:
         """Draw the 1-sigma posterior ellipse of these encoded digits (rows of session.points)."""
-        points = self.session.points
-        if points is None or points.sigmas is None or not indices:
-            self.ellipse_curve.setData([], [])
-            return
-        gap = np.full((1, 2), np.nan, np.float32)  # NaN rows split the polygons (connect="finite")
-        outlines = [np.vstack([points.projection.ellipse(points.latents[i], points.sigmas[i]), gap])
-                    for i in indices if 0 <= i < len(points.latents)]
-        polygon = np.vstack(outlines) if outlines else np.zeros((0, 2), np.float32)
-        self.ellipse_curve.setData(polygon[:, 0], polygon[:, 1])
+        self.overlays.show_ellipses(indices)
 
     def set_current(self, plane: np.ndarray | None) -> None:
-        self.current_marker.setData(pos=np.zeros((0, 2)) if plane is None else np.asarray(plane, np.float32)[None])
+        self.overlays.set_current(plane)
 
-    # --- manifold -----------------------------------------------------------------------------
+    # --- manifold (gui/latent_manifold.py) ------------------------------------------------------
 
     def set_manifold_label(self, label: int) -> None:
         """The class a CVAE's manifold is decoded under (the Generate panel's choice)."""
-        if label != self._manifold_label:
-            self._manifold_label = label
-            self.schedule_manifold()
-
-    def _manifold_toggled(self, on: bool) -> None:
-        if on:
-            self.update_manifold()
-        else:
-            self.manifold_jobs.supersede()
-            self.manifold_item.hide()
+        self.manifold.set_label(label)
 
     def _range_changed(self, *args) -> None:
         self.hover.hide()
-        self.schedule_manifold()
+        self.manifold.schedule()
 
     def schedule_manifold(self) -> None:
-        """The view, the weights or the class changed: a decode under way is for a view that is gone
-        (its result is dropped); decode anew once the changes settle."""
-        if self.manifold_box.isChecked():
-            self.manifold_jobs.supersede()
-            self._manifold_timer.start()
+        """The view, the weights or the class changed: decode the manifold anew once they settle."""
+        self.manifold.schedule()
 
     def update_manifold(self) -> None:
-        """Ask for the manifold of the visible range, decoded off the GUI thread; the old one stays
-        on screen until the new one arrives."""
-        self._manifold_timer.stop()
-        model, projection = self.session.model, self.projection
-        if not self.manifold_box.isChecked() or model is None or projection is None:
-            self.manifold_jobs.supersede()
-            self.manifold_item.hide()
-            return
-        (x0, x1), (y0, y1) = self.view_box.viewRange()
-        label = self._manifold_label if model.config.is_conditional else None
-        self.manifold_jobs.submit(partial(_decode_manifold, decoder_for(self.session), projection, (x0, x1), (y0, y1),
-                                          label))
-
-    def _show_manifold(self, result: ManifoldImage | None) -> None:
-        if result is None:
-            return  # colour images: no faint greyscale backdrop for them
-        self.manifold_item.setImage(result.image, levels=(0, 1), autoLevels=False)
-        self.manifold_item.setRect(QRectF(*result.rect))
-        self.manifold_item.show()
-
-    def _manifold_failed(self, error: Exception) -> None:
-        if not isinstance(error, LatentMorphError):
-            raise error
-        self.statusMessage.emit(f"Manifold: {error}")
-        self.manifold_item.hide()
+        """Ask for the manifold of the visible range now, decoded off the GUI thread."""
+        self.manifold.decode_now()
 
     # --- the Inside tab's marks (a digit's z, a drawn digit) and the posterior ellipses ----------
-
-    def _add_anatomy_items(self) -> None:
-        self._hovered = -1
-        self.cloud_size = CLOUD_ELLIPSES
-        self.ellipses_box.setToolTip(f"Draw the 1-σ ellipse of q(z|x) for {CLOUD_ELLIPSES} test digits picked at "
-                                     "random (seeded): small ellipses, a confident encoder; overlapping ones, a "
-                                     "strong KL pull (β)")
-        self._cloud_curves: dict[int, pg.PlotCurveItem] = {}  # one per class, behind the points
-        # the anatomy's z = mu + sigma * eps and the ellipse it was drawn from (the Inside tab)
-        self.sample_ellipse = pg.PlotCurveItem(pen=pg.mkPen("#7b3fa0", width=1.5, style=Qt.PenStyle.DotLine))
-        self.sample_marker = _QuietScatter(size=13, symbol="x", pen=pg.mkPen("#7b3fa0", width=1),
-                                           brush=pg.mkBrush("#7b3fa0"), pxMode=True)
-        # a drawn digit: where its mu lands and its 1-sigma ellipse
-        self.probe_ellipse = pg.PlotCurveItem(pen=pg.mkPen("#e66100", width=2))
-        self.probe_marker = _QuietScatter(size=10, symbol="d", pen=pg.mkPen("k", width=1),
-                                          brush=pg.mkBrush("#e66100"), pxMode=True)
-        for z, item in enumerate((self.sample_ellipse, self.probe_ellipse, self.sample_marker, self.probe_marker)):
-            item.setZValue(20 + z)
-            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks and drags go to the points
-            self.plot.addItem(item, ignoreBounds=True)
-        self.ellipses_box.toggled.connect(self._ellipses_toggled)
-        self.session.pointsChanged.connect(self.update_posterior_ellipses)
-        self.session.modelChanged.connect(self.update_posterior_ellipses)
-        self.update_posterior_ellipses()
 
     def _set_hovered(self, index: int) -> None:
         if index != self._hovered:
@@ -608,67 +428,28 @@ class LatentView(QWidget):
 
     def show_sample(self, z_plane: np.ndarray | None, ellipse: np.ndarray | None = None) -> None:
         """Plane coordinates of a drawn z (2,) and the 1-sigma ellipse (P, 2) it came from; None clears."""
-        empty = np.zeros((0, 2), np.float32)
-        self.sample_marker.setData(pos=empty if z_plane is None else np.asarray(z_plane, np.float32).reshape(1, 2))
-        outline = empty if ellipse is None or z_plane is None else np.asarray(ellipse, np.float32)
-        self.sample_ellipse.setData(outline[:, 0], outline[:, 1])
+        self.overlays.show_sample(z_plane, ellipse)
 
     def show_probe(self, plane_xy: np.ndarray | None, ellipse: np.ndarray | None = None) -> None:
         """Mark a drawn (or loaded) digit: its mu on the plane (2,) and its 1-sigma ellipse (P, 2)."""
-        empty = np.zeros((0, 2), np.float32)
-        self.probe_marker.setData(pos=empty if plane_xy is None else np.asarray(plane_xy, np.float32).reshape(1, 2))
-        outline = empty if ellipse is None or plane_xy is None else np.asarray(ellipse, np.float32)
-        self.probe_ellipse.setData(outline[:, 0], outline[:, 1])
+        self.overlays.show_probe(plane_xy, ellipse)
 
     def clear_probe(self) -> None:
-        self.show_probe(None)
+        self.overlays.show_probe(None)
+
+    @property
+    def cloud_size(self) -> int:
+        """How many digits the ellipses toggle draws."""
+        return self.overlays.cloud_size
+
+    @cloud_size.setter
+    def cloud_size(self, count: int) -> None:
+        self.overlays.cloud_size = count
 
     def posterior_ellipse_indices(self) -> np.ndarray:
         """The digits (rows of session.points) whose ellipses the toggle draws: a seeded random few."""
-        points = self.session.points
-        if points is None:
-            return np.zeros(0, np.int64)
-        count = min(self.cloud_size, len(points.latents))
-        return np.sort(np.random.default_rng(CLOUD_SEED).choice(len(points.latents), count, replace=False))
+        return self.overlays.posterior_ellipse_indices()
 
     def update_posterior_ellipses(self) -> None:
-        """Draw (or clear) the toggle's ellipses, one curve per class, NaN rows between the polygons."""
-        points, model = self.session.points, self.session.model
-        variational = model is None or model.config.is_variational
-        self.ellipses_box.setEnabled(variational)
-        self.ellipses_box.setText("Posterior ellipses" if model is None or model.config.latent_dim <= 2
-                                  else "Ellipses (projected)")
-        if not variational:
-            self.ellipses_box.setToolTip("An autoencoder has no posterior to draw: z = μ, no σ")
-        show = self.ellipses_box.isChecked() and points is not None and points.sigmas is not None
-        for curve in self._cloud_curves.values():
-            curve.setData([], [])
-        if not show:
-            return
-        rows = self.posterior_ellipse_indices()
-        outlines = posterior_ellipses(points.projection, points.latents[rows], points.sigmas[rows], ELLIPSE_POINTS)
-        gap = np.full((len(rows), 1, 2), np.nan, np.float32)  # splits the polygons (connect="finite")
-        outlines = np.concatenate([outlines, gap], axis=1)  # (N, P + 2, 2)
-        labels = points.labels[rows]
-        for label in np.unique(labels):
-            polygon = outlines[labels == label].reshape(-1, 2)
-            self._cloud_curve(int(label)).setData(polygon[:, 0], polygon[:, 1])
-
-    def _ellipses_toggled(self, on: bool) -> None:
-        self.update_posterior_ellipses()
-        points = self.session.points
-        if on and points is not None and points.latents.shape[1] > 2:
-            self.statusMessage.emit(f"Posterior ellipses of {len(self.posterior_ellipse_indices())} digits, "
-                                    "projected: each is the PCA plane's view of q(z|x)'s 1-σ ellipsoid")
-
-    def _cloud_curve(self, label: int) -> pg.PlotCurveItem:
-        curve = self._cloud_curves.get(label)
-        if curve is None:
-            colour = class_colour(label).darker(160)  # its class, dark enough to read over the points
-            colour.setAlpha(200)
-            curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), connect="finite")
-            curve.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-            curve.setZValue(5)  # over the points, under the morph path and the marks
-            self._cloud_curves[label] = curve
-            self.plot.addItem(curve, ignoreBounds=True)
-        return curve
+        """Draw (or clear) the toggle's ellipses."""
+        self.overlays.update_posterior_ellipses()

@@ -144,7 +144,7 @@ def test_the_posterior_ellipses_toggle_draws_a_seeded_few_with_axes_sigma(qtbot,
     assert len(rows) == 40 and np.array_equal(rows, view.posterior_ellipse_indices())  # the same digits each time
     points = vae_session.points
     drawn = 0
-    for label, curve in view._cloud_curves.items():
+    for label, curve in view.overlays.cloud_curves.items():
         xs, ys = curve.getData()
         polygons = np.split(np.column_stack([xs, ys]), np.flatnonzero(np.isnan(xs)) + 1)
         polygons = [p[~np.isnan(p[:, 0])] for p in polygons if (~np.isnan(p[:, 0])).any()]
@@ -156,7 +156,7 @@ def test_the_posterior_ellipses_toggle_draws_a_seeded_few_with_axes_sigma(qtbot,
         drawn += len(polygons)
     assert drawn == 40
     view.ellipses_box.setChecked(False)
-    assert all(len(curve.getData()[0]) == 0 for curve in view._cloud_curves.values())
+    assert all(len(curve.getData()[0]) == 0 for curve in view.overlays.cloud_curves.values())
 
 
 def test_in_a_pca_view_the_toggle_draws_projected_ellipses_and_says_so(qtbot):
@@ -175,5 +175,5 @@ def test_in_a_pca_view_the_toggle_draws_projected_ellipses_and_says_so(qtbot):
     view.statusMessage.connect(statuses.append)
     view.ellipses_box.setChecked(True)
     assert "projected" in view.ellipses_box.text() and any("projected" in s for s in statuses)
-    assert sum(np.isnan(curve.getData()[0]).sum() for curve in view._cloud_curves.values()) == 120
+    assert sum(np.isnan(curve.getData()[0]).sum() for curve in view.overlays.cloud_curves.values()) == 120
 

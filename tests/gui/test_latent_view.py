@@ -170,3 +170,45 @@ def test_picked_digits_show_their_posterior_ellipse(qtbot, workspace):
     workspace.clear_selection()
     xs, _ = workspace.latent_view.ellipse_curve.getData()
     assert xs is None or len(xs) == 0
+
+
+def test_the_points_paint_from_a_cache_that_follows_new_points_and_pans(workspace):
+    """The points and the axes paint from pixmaps cached in device pixels, so a hover inset, a drawn
+    digit's marker or ellipses over them blit the points instead of drawing each again. What shows
+    must still be where the points are: after an overlay change, new points, and a pan."""
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QGraphicsItem
+
+    view = workspace.latent_view
+    cached = QGraphicsItem.CacheMode.DeviceCoordinateCache
+    assert view._class_items and all(item.cacheMode() == cached for item in view._class_items.values())
+    assert all(view.plot.getPlotItem().getAxis(side).cacheMode() == cached for side in ("left", "bottom"))
+
+    def colour_at(plane_xy) -> QColor:
+        image = view.plot.viewport().grab().toImage()
+        at = view.viewport_pos(plane_xy)
+        return QColor(image.pixel(at.x(), at.y()))
+
+    def shows_point(plane_xy) -> bool:
+        return colour_at(plane_xy).getRgb()[:3] == class_colour(3).getRgb()[:3]
+
+    first, second = np.array([0.13, 0.27], np.float32), np.array([0.61, -0.43], np.float32)
+    view.show_points(first[None], np.array([3]), view_range=(-1.0, 1.0, -1.0, 1.0))
+    assert shows_point(first) and not shows_point(second)
+    view.show_probe(np.array([-0.7, 0.7], np.float32))  # an overlay changes: the points come from the cache
+    assert shows_point(first) and not shows_point(second)
+    view.show_points(second[None], np.array([3]), view_range=(-1.0, 1.0, -1.0, 1.0))  # new points
+    assert shows_point(second) and not shows_point(first)
+    view.view_box.setRange(xRange=(-0.2, 1.8), yRange=(-1.3, 0.7), padding=0)  # a pan
+    assert shows_point(second) and not shows_point(first)
+
+
+def test_a_new_models_classes_and_legend_are_ready_before_its_points(workspace, vae_session):
+    """A model arrives before its encoded digits (a run's first epoch): the per-class items and the
+    legend are made then, so the points' arrival is one redraw rather than set-up as well."""
+    view = workspace.latent_view
+    vae_session.set_record(vae_session.record, data=vae_session.data)  # the same model anew: no points yet
+    assert vae_session.points is None
+    assert sorted(view._class_items) == list(range(len(vae_session.class_names)))
+    assert all(len(item.getData()[0]) == 0 for item in view._class_items.values())
+    assert [label.text for _, label in view.legend.items] == list(vae_session.class_names)
