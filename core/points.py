@@ -30,6 +30,17 @@ def encode_points(model: LatentModel, data: DatasetSplits, limit: int = SCATTER_
     thread with a model that no one else is using."""
     x, y = data.test_x[:limit].cpu(), data.test_y[:limit].cpu()
     mu, sigma = encode(model, x, y if model.config.is_conditional else None)
+    return points_from_codes(mu, sigma, data, limit)
+
+
+def points_from_codes(mu: np.ndarray, sigma: np.ndarray | None, data: DatasetSplits,
+                      limit: int = SCATTER_LIMIT) -> EncodedPoints:
+    """The points of codes already computed for the first ``limit`` test samples, in order: mu and
+    sigma (N, latent) float32, N = min(limit, test samples) (sigma None for an autoencoder)."""
+    count = min(limit, len(data.test_x))
+    if len(mu) != count or (sigma is not None and len(sigma) != count):
+        raise ValueError(f"codes for {len(mu)} samples do not fit the {count} test samples shown")
+    x, y = data.test_x[:count].cpu(), data.test_y[:count].cpu()
     projection = fit_projection(mu)
     return EncodedPoints(mu, projection.to_plane(mu), y.numpy().astype(np.int64), x[:, 0].numpy(), projection,
                          sigma)

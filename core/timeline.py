@@ -175,6 +175,7 @@ class TimelineRecorder:
         self._recent: deque[tuple[float, float, float]] = deque(maxlen=max(1, round(LOSS_WINDOW * steps_per_epoch)))
         self._rows = (torch.as_tensor(self.timeline.indices, device=images.device)
                       if self.timeline is not None and not follows_all else None)
+        self.last_encoding: Encoding | None = None  # of every test image; None while the timeline picks a few
         # the global steps of the first epoch's snapshots (its end has its own)
         self._early = sorted({min(self.steps_per_epoch - 1, max(1, round(f * self.steps_per_epoch)))
                               for f in EARLY_FRACTIONS})
@@ -208,16 +209,29 @@ class TimelineRecorder:
         labels = (self._labels if rows is None else self._labels[rows]) if self._conditional else None
         if self._bf16:
             with torch.autocast(self._images.device.type, dtype=torch.bfloat16):
-                mu, _ = encode(model, images, labels)
+                mu, sigma = encode(model, images, labels)
         else:
-            mu, _ = encode(model, images, labels)
+            mu, sigma = encode(model, images, labels)
         model.train(was_training)  # encode switched it to eval mode
+        if rows is None:  # the whole test split, in order: the window's scatter can use it as it is
+            self.last_encoding = Encoding(global_step, mu, sigma, exact=not self._bf16)
         previous = self.timeline.snapshots[-1] if self.timeline.snapshots else None
         if self._recent:
             figures.update(zip(("loss", "recon", "kl"), np.mean(self._recent, axis=0).tolist()))
         snapshot = make_snapshot(mu, previous, global_step=global_step, epoch=global_step / self.steps_per_epoch,
                                  **figures)
         self.timeline = self.timeline.with_snapshot(snapshot)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """The recorder's latest encoding of the whole test split, kept for the window to show as its
+    scatter at the same step (gui/training.py), so the same weights are not encoded twice."""
+
+    global_step: int  # optimiser steps done when it was taken
+    mu: np.ndarray = field(repr=False)  # (M, latent) float32, the test split's rows in order
+    sigma: np.ndarray | None = field(repr=False)  # (M, latent) float32; None for an autoencoder
+    exact: bool  # False when encoded under bf16 autocast (about 3 significant digits)
 
 
 def fits(timeline: Timeline, test_labels: np.ndarray) -> bool:

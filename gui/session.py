@@ -72,9 +72,10 @@ class ModelSession(QObject):
 
     # ----- changes -----
     def set_record(self, record: RunRecord, *, data: DatasetSplits | None = None, dirty: bool = True,
-                   path: Path | None = None) -> None:
-        """Show a different model. ``data`` is its dataset when already loaded (else None)."""
-        self.model = record.build_model()
+                   path: Path | None = None, model: LatentModel | None = None) -> None:
+        """Show a different model. ``data`` is its dataset when already loaded (else None); ``model``, one
+        already built from ``record`` that no other thread uses (training builds it on its own thread)."""
+        self.model = model if model is not None else record.build_model()
         self.record = record
         self.data = data
         self.points = None

@@ -19,16 +19,18 @@ import os
 import time
 import traceback
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Callable
 
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from core.config import ModelConfig, TrainConfig
 from core.data import DatasetSplits, load_dataset
 from core.device import describe_device
 from core.errors import ConfigError, LatentMorphError
-from core.points import EncodedPoints, encode_points
+from core.models import LatentModel
+from core.points import SCATTER_LIMIT, EncodedPoints, encode_points, points_from_codes
 from core.run_record import RunRecord
 from core.training import EpochReport, RunStatus, StepReport, Trainer, TrainingControl, check_fits
 from gui.session import ModelSession
@@ -37,6 +39,11 @@ from gui.workers import BackgroundTask
 STEP_EMITS_PER_SECOND = 10
 POINTS_INTERVAL_S = 0.5  # while training, the scatter's points are re-encoded at most this often (seconds)
 LIVE_POINTS_DELAY = 0.1  # seconds per step from which the latent view follows every step (slow motion)
+# an epoch's new points reach the views this long after its record, in a later turn of the event loop:
+# the record's handlers (loss plot, panels) and the scatter's redraw are each a slice of the GUI thread
+# of their own, with paints and timers between them, rather than one slice of up to 100 ms. Not 0: Qt
+# runs a 0 ms single shot as a posted event, before timers that are already late.
+POINTS_AFTER_RECORD_MS = 1
 _OUT_OF_MEMORY = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
                                    getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)) if t)
 
@@ -79,7 +86,9 @@ class TrainingWorker(QObject):
     ``TrainingControl``, results go out through queued signals."""
 
     stepsReported = Signal(object)  # tuple[StepReport, ...] since the last emit, oldest first
-    epochFinished = Signal(object, object)  # EpochReport, EncodedPoints
+    # EpochReport, EncodedPoints | None, and with the first epoch only, the CPU model the window shows
+    # (built here: about 10 ms, 40 ms on a GUI thread that competes with training for the cores)
+    epochFinished = Signal(object, object, object)
     livePoints = Signal(object)  # EncodedPoints of the weights now, after a step in slow motion
     ended = Signal(object)  # RunOutcome
     failed = Signal(str)  # a message the user can act on
@@ -98,7 +107,9 @@ class TrainingWorker(QObject):
         self._last_step_emit = 0.0
         self._last_points: EncodedPoints | None = None
         self._last_points_epoch = -1  # the epoch whose weights _last_points encodes
+        self._last_points_exact = False  # encoded in float32 (not the timeline's bf16 codes)
         self._last_points_at = -math.inf  # perf_counter() of that encoding
+        self._model_sent = False  # the window has the run's model (sent with the first epoch)
         self._trainer: Trainer | None = None
 
     @Slot()
@@ -133,7 +144,7 @@ class TrainingWorker(QObject):
         points = None
         if keep:
             finished_here = (result.status == RunStatus.FINISHED and self._last_points is not None
-                             and self._last_points_epoch == record.epochs_done)
+                             and self._last_points_epoch == record.epochs_done and self._last_points_exact)
             points = self._last_points if finished_here else self._encode(record, data)  # the last epoch's are these weights
         self.outcome = RunOutcome(result.status, result.message, record if keep else None, points,
                                   result.train_seconds, result.samples_per_second)
@@ -164,9 +175,29 @@ class TrainingWorker(QObject):
         self._flush_steps()
         points = None
         if time.perf_counter() - self._last_points_at >= POINTS_INTERVAL_S:
-            points = self._last_points = self._encode(report.record, self._data)
+            # the run's last epoch: exact points now, which the finished run then keeps (one redraw, not two)
+            last = report.record.epochs_done >= report.epochs
+            points = self._last_points = self._points_of(report.record, exact=last)
             self._last_points_epoch, self._last_points_at = report.record.epochs_done, time.perf_counter()
-        self.epochFinished.emit(report, points)  # points None: the scatter keeps the last ones for now
+        model = None
+        if not self._model_sent:
+            model, self._model_sent = report.record.build_model(), True
+        self.epochFinished.emit(report, points, model)  # points None: the scatter keeps the last ones for now
+
+    def _points_of(self, record: RunRecord, exact: bool = False) -> EncodedPoints:
+        """The test split encoded by ``record``'s weights. The timeline has just encoded it with the
+        same weights (core.timeline: every epoch's end); its codes are used, not encoded again (about
+        90 ms of the training thread an epoch for the default model on one CPU thread). Under bf16
+        they are good to 3 digits: ``exact`` (and the finished run's points) encode again in float32."""
+        recorder = self._trainer.timeline_recorder if self._trainer is not None else None
+        encoding = recorder.last_encoding if recorder is not None else None
+        data = self._data
+        if (encoding is not None and encoding.global_step == record.position.global_step
+                and len(encoding.mu) == min(SCATTER_LIMIT, len(data.test_x)) and (encoding.exact or not exact)):
+            self._last_points_exact = encoding.exact
+            return points_from_codes(encoding.mu, encoding.sigma, data)
+        self._last_points_exact = True
+        return self._encode(record, data)
 
     @staticmethod
     def _encode(record: RunRecord, data: DatasetSplits) -> EncodedPoints:
@@ -181,6 +212,7 @@ class _Run:
     train_config: TrainConfig
     shown: bool = False  # the session shows this run's model (from its first epoch on)
     last_report: StepReport | None = None
+    pending_points: EncodedPoints | None = None  # an epoch's points, shown on the next turn of the event loop
 
 
 class Training(QObject):
@@ -381,21 +413,36 @@ class Training(QObject):
         if run is not None and run.shown:  # the scatter follows each slow step once a model is on screen
             self.session.set_points(points)
 
-    @Slot(object, object)
-    def _on_epoch(self, report: EpochReport, points: EncodedPoints) -> None:
+    @Slot(object, object, object)
+    def _on_epoch(self, report: EpochReport, points: EncodedPoints | None, model: LatentModel | None) -> None:
         run = self._current()
         if run is None:
             return
-        self._show(run, report.record, points)
+        self._show(run, report.record, points, later=True, model=model)
         self.epochFinished.emit(report)
 
-    def _show(self, run: _Run, record: RunRecord, points: EncodedPoints | None) -> None:
+    def _show(self, run: _Run, record: RunRecord, points: EncodedPoints | None, later: bool = False,
+              model: LatentModel | None = None) -> None:
+        """Hand the session a record (and ``model``, built from it, if there is one) and its points;
+        ``later``: the points after POINTS_AFTER_RECORD_MS."""
         if run.shown:  # an epoch whose points were skipped (fast epochs) updates the record quietly
             self.session.update_record(record, notify=points is not None)
         else:
-            self.session.set_record(record, data=self.dataset, dirty=True)
+            self.session.set_record(record, data=self.dataset, dirty=True, model=model)
             run.shown = True
-        if points is not None:
+        if points is None or points is self.session.points:
+            return  # the finished run's points are often its last epoch's: nothing new to draw
+        run.pending_points = points if later else None
+        if later:
+            QTimer.singleShot(POINTS_AFTER_RECORD_MS, self, partial(self._show_pending_points, run,
+                                                                    self.session.model))
+        else:
+            self.session.set_points(points)
+
+    def _show_pending_points(self, run: _Run, model: LatentModel | None) -> None:
+        """Show the points an epoch left for later, unless newer ones came first or the model changed."""
+        points, run.pending_points = run.pending_points, None
+        if points is not None and self.session.model is model and self.run in (run, None):
             self.session.set_points(points)
 
     @Slot(object)

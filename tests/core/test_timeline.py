@@ -11,6 +11,7 @@ from core.cli import run_cli
 from core.config import ModelConfig, TrainConfig
 from core.files import load_checkpoint, save_checkpoint
 from core.timeline import Timeline, make_snapshot
+from core.models import build_model
 from core.training import Trainer
 
 SMALL = ModelConfig(hidden=(32,))
@@ -127,3 +128,23 @@ def test_train_resume_on_the_command_line_continues_the_timeline(tmp_path):
     assert [s.epoch for s in after.snapshots] == [s.epoch for s in before.snapshots] + [2.0]
     for old, kept in zip(before.snapshots, after.snapshots):
         assert old.global_step == kept.global_step and np.array_equal(old.mu, kept.mu)
+
+
+def test_the_last_encoding_is_the_test_splits_codes_at_that_step(tiny_data):
+    """The window shows the recorder's epoch-end codes as its scatter instead of encoding the same
+    weights again (gui/training.py): they must be encode_points' codes of those weights."""
+    from core.points import encode_points, points_from_codes
+    from core.timeline import TimelineRecorder
+
+    model = build_model(SMALL, seed=0)
+    recorder = TimelineRecorder(tiny_data.test_x, tiny_data.test_y, 2, False, seed=0, steps_per_epoch=6)
+    recorder.after_epoch(model, 6, val_loss=1.0)
+    encoding = recorder.last_encoding
+    assert encoding.global_step == 6 and encoding.exact
+    shown = points_from_codes(encoding.mu, encoding.sigma, tiny_data)
+    fresh = encode_points(model, tiny_data)
+    np.testing.assert_allclose(shown.latents, fresh.latents, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(shown.sigmas, fresh.sigmas, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(shown.labels, fresh.labels)
+    with pytest.raises(ValueError, match="do not fit"):
+        points_from_codes(encoding.mu[:-1], encoding.sigma[:-1], tiny_data)

@@ -186,7 +186,8 @@ def run_worker_here(worker):
     """Run a worker on this thread (signals then arrive directly) and collect what it says."""
     said = {"steps": [], "epochs": [], "finished": [], "failed": []}
     worker.stepsReported.connect(said["steps"].append)
-    worker.epochFinished.connect(lambda report, points: said["epochs"].append((report, points)))
+    worker.epochFinished.connect(lambda report, points, model: said["epochs"].append((report, points)))
+    worker.epochFinished.connect(lambda report, points, model: said.setdefault("models", []).append(model))
     worker.ended.connect(said["finished"].append)
     worker.failed.connect(said["failed"].append)
     start = time.perf_counter()
@@ -216,6 +217,46 @@ def test_worker_coalesces_step_reports_and_encodes_each_epoch(sample_data, monke
     outcome, = said["finished"]
     assert outcome.status == "finished" and outcome.points is not None and said["failed"] == []
     assert outcome.record.position.epoch == 2 and outcome.record.optimizer_state is not None
+
+
+def test_epoch_points_are_the_timelines_codes_not_a_second_encoding(sample_data, monkeypatch):
+    """At an epoch's end the timeline has just encoded the test split with the same weights: the
+    scatter's points are those codes (no second encoding on the training thread). Under bf16 they
+    are approximate, so the finished run's points are encoded again, exactly."""
+    import numpy as np
+    import torch
+
+    import core.training
+    import gui.training
+    from core.config import ModelConfig, TrainConfig
+    from core.points import encode_points
+    from core.training import TrainingControl
+    from gui.training import TrainingWorker
+
+    monkeypatch.setattr(gui.training, "POINTS_INTERVAL_S", 0.0)
+    encodings = []
+    monkeypatch.setattr(gui.training, "encode_points", lambda *args, **kwargs: encodings.append(1) or
+                        encode_points(*args, **kwargs))
+    for bf16 in (False, True):
+        monkeypatch.setattr(core.training, "uses_bf16_autocast", lambda device, bf16=bf16: bf16)
+        encodings.clear()
+        worker = TrainingWorker(ModelConfig(hidden=(32,)), TrainConfig(epochs=2, batch_size=50, device="cpu"),
+                                sample_data.head(400), TrainingControl())
+        said = run_worker_here(worker)
+        outcome, = said["finished"]
+        snapshots = {s.global_step: s for s in outcome.record.timeline.snapshots}
+        for report, points in said["epochs"][:-1] if bf16 else said["epochs"]:
+            snapshot = snapshots[report.record.position.global_step]
+            np.testing.assert_array_equal(points.latents.astype(np.float16), snapshot.mu)
+            assert points.sigmas is not None and len(points.labels) == 400
+        first, *later = said["models"]  # the window's model, built on the training thread, once
+        assert later == [None] and not first.training
+        weights = said["epochs"][0][0].record.weights
+        assert all(torch.equal(value, weights[name]) for name, value in first.state_dict().items())
+        # the last epoch's points are the finished run's: under bf16, encoded once more in float32
+        assert outcome.points is said["epochs"][-1][1] and len(encodings) == (1 if bf16 else 0)
+        exact = encode_points(outcome.record.build_model(), sample_data.head(400))
+        np.testing.assert_allclose(outcome.points.latents, exact.latents, rtol=1e-5, atol=1e-6)
 
 
 def test_worker_turns_out_of_memory_into_advice(sample_data, monkeypatch):

@@ -210,3 +210,24 @@ def test_fast_epochs_reach_the_plot_but_not_a_new_scatter_each_time(qtbot, main_
     assert len(points_changes) == 2  # the first epoch's, then the finished run's
     final = encode_points(window.session.record.build_model(), window.session.data)
     assert torch.allclose(torch.as_tensor(window.session.points.plane), torch.as_tensor(final.plane))
+
+
+def test_an_epochs_points_arrive_after_its_record_and_the_end_does_not_redraw_them(qtbot, main_window,
+                                                                                    monkeypatch):
+    """An epoch's end is two slices of the GUI thread, not one: its record (loss plot, panels) first,
+    its points (the scatter's redraw) in a later turn of the event loop. A finished run whose points
+    are its last epoch's does not redraw them."""
+    import core.training
+    import gui.training
+
+    monkeypatch.setattr(gui.training, "POINTS_INTERVAL_S", 0.0)
+    monkeypatch.setattr(core.training, "uses_bf16_autocast", lambda device: False)  # exact codes: kept at the end
+    window = main_window
+    set_form(window.training_panel, epochs=2)
+    at_record, changes = [], []
+    window.training.epochFinished.connect(lambda report: at_record.append(window.session.points))
+    window.session.pointsChanged.connect(lambda: changes.append(window.session.points))
+    assert train_to_the_end(qtbot, window).status == "finished"
+    assert at_record[0] is None  # the first epoch's record came alone; its points a moment later
+    assert len(changes) == 2 and at_record[1] is changes[0]  # epoch 2's record, epoch 1's points still shown
+    assert window.session.points is changes[1]
