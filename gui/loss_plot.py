@@ -102,6 +102,7 @@ class LossPlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.has_bound = True  # False for an autoencoder's run: per epoch, its reconstruction, not a −ELBO
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.graphics.setMinimumHeight(200)  # two rows of plots that each still show three y ticks
@@ -203,11 +204,13 @@ class LossPlot(QWidget):
 
     def _set_titles(self) -> None:
         small = "font-size: 8pt"
+        per_epoch = "−ELBO" if self.has_bound else "reconstruction"  # an autoencoder has no bound to draw
         legends = {
-            "loss": [_swatch(STEP_COLOURS["loss"], "per step"), _swatch(TRAIN_ELBO_COLOUR, "train −ELBO", "■"),
-                     _swatch(VAL_COLOUR, "validation −ELBO", "○")],
+            "loss": [_swatch(STEP_COLOURS["loss"], "per step"), _swatch(TRAIN_ELBO_COLOUR, f"train {per_epoch}", "■"),
+                     _swatch(VAL_COLOUR, f"validation {per_epoch}", "○")],
             "recon": [_swatch(STEP_COLOURS["recon"], "per step")],
-            "kl": [_swatch(STEP_COLOURS["kl"], "per step, summed over z")],
+            "kl": [_swatch(STEP_COLOURS["kl"], "per step, summed over z" if self.has_bound
+                           else "none: an autoencoder has no KL term")],
             "beta": [_swatch(STEP_COLOURS["beta"], "weight of the KL in force")],
         }
         units = {"loss": " (nats)", "recon": " (nats)", "kl": " (nats)", "beta": ""}
@@ -247,6 +250,9 @@ class LossPlot(QWidget):
     def clear(self) -> None:
         for series in (*self.series.values(), self.train_epoch_series, self.val_series, self.in_use_series):
             series.clear()
+        if not self.has_bound:
+            self.has_bound = True
+            self._set_titles()
         self.kl_dims = ()
         self._drawn_epochs = None
         self._set_dimension_titles()
@@ -286,11 +292,16 @@ class LossPlot(QWidget):
 
     def _add_epoch_rows(self, rows: list[EpochRow]) -> None:
         for row in rows:
-            train_elbo = row.train_recon + row.train_kl
-            if math.isfinite(train_elbo):
-                self.train_epoch_series.extend([row.global_step], [train_elbo])
-            if math.isfinite(row.val_elbo):
-                self.val_series.extend([row.global_step], [row.val_elbo])
+            has_bound = not (math.isnan(row.train_kl) and math.isfinite(row.train_recon))  # NaN KL: an AE
+            if has_bound != self.has_bound:
+                self.has_bound = has_bound
+                self._set_titles()
+            train_value = row.train_elbo if has_bound else row.train_recon
+            val_value = row.val_elbo if has_bound else row.val_recon
+            if math.isfinite(train_value):
+                self.train_epoch_series.extend([row.global_step], [train_value])
+            if math.isfinite(val_value):
+                self.val_series.extend([row.global_step], [val_value])
             if row.kl_per_dim:
                 self.in_use_series.extend([row.global_step], [dimensions_in_use(row.kl_per_dim)])
         latest = [row.kl_per_dim for row in rows if row.kl_per_dim]
@@ -376,7 +387,11 @@ class LossPlot(QWidget):
             values = self.series[key].view()[1]
             if key == "loss":  # the epoch curves share this plot's scale
                 values = np.concatenate([values, self.train_epoch_series.view()[1], self.val_series.view()[1]])
-            y_range = self._y_range(values, log and key != "beta")
+            if key == "beta":  # from 0: a constant beta is a flat line at its value, a schedule rises from 0
+                finite = values[np.isfinite(values)]
+                y_range = (0.0, nice_ceiling(max(float(finite.max()), 1e-3)) * 1.05) if len(finite) else None
+            else:
+                y_range = self._y_range(values, log)
             bounds = (x_high, y_range)
             if y_range is None or self._view_bounds.get(key) == bounds:
                 continue

@@ -87,6 +87,24 @@ def test_a_loaded_history_is_fitted_to_its_steps(qtbot, trained_vae_checkpoint):
     assert plot.validation_count == len(history.epochs) and plot.train_epoch_series.size == len(history.epochs)
 
 
+def test_an_autoencoders_epochs_show_its_reconstruction_never_a_bound(qtbot, trained_ae_checkpoint,
+                                                                        trained_vae_checkpoint):
+    from core.files import load_checkpoint
+
+    history = load_checkpoint(trained_ae_checkpoint).history
+    plot = _plot(qtbot)
+    plot.load_history(history)
+    plot.redraw()
+    assert plot.val_series.view()[1].tolist() == [row.val_recon for row in history.epochs]
+    assert plot.train_epoch_series.view()[1].tolist() == [row.train_recon for row in history.epochs]
+    title = plot.plots["loss"].titleLabel.text
+    assert "validation reconstruction" in title and "ELBO" not in title
+    assert "no KL term" in plot.plots["kl"].titleLabel.text
+    plot.clear()  # the next model is a VAE: its bound is drawn and named again
+    plot.load_history(load_checkpoint(trained_vae_checkpoint).history)
+    assert "validation −ELBO" in plot.plots["loss"].titleLabel.text
+
+
 def test_epoch_elbo_is_drawn_under_the_step_curve_as_lines_with_markers(qtbot):
     plot = _plot(qtbot)
     plot.append_steps(_steps(1, 50, spike=False))
@@ -118,6 +136,16 @@ def test_beta_is_drawn_over_time(qtbot):
     plot.redraw()
     xs, ys = plot.curves["beta"].getData()
     assert len(xs) == 100 and ys[0] == 0.02 and ys[-1] == 1.0
+    low, high = _range(plot, "beta")[1]
+    assert low <= 0 and 1.0 < high <= 1.2  # from 0 to just above the largest beta
+
+
+def test_a_constant_beta_reads_as_its_value_not_a_zoomed_in_band(qtbot):
+    plot = _plot(qtbot)
+    plot.append_steps([StepReport(0, i, 100, i, 150.0, 145.0, 5.0, 1000.0, beta=4.0) for i in range(1, 101)])
+    plot.redraw()
+    low, high = _range(plot, "beta")[1]
+    assert low <= 0 and 4.0 < high <= 4.5  # was 3.98-4.02: ticks at 3.99, 4.00, 4.01 for a constant
 
 
 def test_a_user_zoom_is_kept(qtbot):
