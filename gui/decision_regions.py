@@ -108,8 +108,11 @@ class DecisionRegionLayer(QObject):
             self.item.hide()
             return
         judge, note = judge_provider().judge_for(self.view.session.dataset_name, self.view.session.data)
-        if judge is None:  # trained in the background now: _judge_ready asks again
+        if judge is None:
             self.view.statusMessage.emit(f"Decision regions: {note}")
+            if not judge_provider().is_training(self.view.session.dataset_name):  # else _judge_ready asks again
+                self.toggle.setChecked(False)
+                self._model_changed()  # disabled, its tooltip saying why
             return
         (x0, x1), (y0, y1) = self.view.view_box.viewRange()
         model = decoder_for(self.view.session)  # the worker's own copy: training may reload the session's

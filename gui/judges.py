@@ -55,10 +55,12 @@ class JudgeProvider(QObject):
         return judge, None
 
     def never_reads(self, dataset: str) -> str | None:
-        """Why no judge can ever read ``dataset`` here (a damaged shipped file, data no judge can be
-        trained on), or None when one is there or can be trained. Starts nothing."""
-        judge, why_not = self.judge_for(dataset)
-        return None if judge is not None or dataset not in self._failures else why_not
+        """Why no judge can read ``dataset`` here (no dataset named, a failure seen before), or None when
+        one is there, can be loaded or can be trained. Starts nothing and loads nothing: it is asked
+        whenever a model is shown, on the GUI thread."""
+        if not dataset:
+            return "the model does not name its dataset, so no judge can read its images"
+        return self._failures.get(dataset)
 
     def is_training(self, dataset: str | None = None) -> bool:
         return bool(self._training) if dataset is None else dataset in self._training

@@ -37,3 +37,23 @@ def test_a_cvae_has_no_regions_and_says_why(qtbot, cvae_session):
     view = shown_view(qtbot, cvae_session)
     assert not view.decision_regions.toggle.isEnabled()
     assert "label" in view.decision_regions.toggle.toolTip()
+
+
+def test_without_the_judge_file_the_toggle_turns_itself_off_and_says_why(qtbot, vae_session, monkeypatch, tmp_path):
+    import core.judge
+    from gui.judges import judge_provider
+
+    missing = tmp_path / "judge_mnist.safetensors"
+    monkeypatch.setattr(core.judge, "JUDGE_FILE", missing)
+    judge_provider().forget()
+    try:
+        view = shown_view(qtbot, vae_session)
+        layer = view.decision_regions
+        said = []
+        view.statusMessage.connect(said.append)
+        assert layer.toggle.isEnabled()  # showing a model loads no judge: whether one is there is found on use
+        layer.toggle.setChecked(True)
+        assert not layer.toggle.isChecked() and not layer.toggle.isEnabled() and not layer.item.isVisible()
+        assert str(missing) in layer.toggle.toolTip() and said and str(missing) in said[-1]
+    finally:
+        judge_provider().forget()
