@@ -389,7 +389,7 @@ class LossPlot(QWidget):
                 values = np.concatenate([values, self.train_epoch_series.view()[1], self.val_series.view()[1]])
             if key == "beta":  # from 0: a constant beta is a flat line at its value, a schedule rises from 0
                 finite = values[np.isfinite(values)]
-                y_range = (0.0, nice_ceiling(max(float(finite.max()), 1e-3)) * 1.05) if len(finite) else None
+                y_range = (0.0, nice_ceiling(max(float(finite.max()), 1e-3)) * 1.15) if len(finite) else None
             else:
                 y_range = self._y_range(values, log)
             bounds = (x_high, y_range)

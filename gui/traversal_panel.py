@@ -358,7 +358,9 @@ class TraversalPanel(QWidget):
         self.preview_decoder.drop()
         latent_dim = self.session.model.config.latent_dim if self.session.model is not None else 0
         self.offsets = np.zeros(latent_dim, np.float32)
-        for slider in self.sliders.values():
+        for slider in self.sliders.values():  # out of the layout now: deleteLater waits for the event loop
+            self.slider_layout.removeWidget(slider)
+            slider.hide()
             slider.deleteLater()
         self.sliders = {}
         self._slider_order = list(range(latent_dim))

@@ -93,6 +93,15 @@ def test_one_row_and_one_slider_per_dimension_by_kl_and_collapsed_ones_can_be_hi
     assert panel.grid_view.rows_shown == 4
 
 
+def test_another_model_gets_its_own_sliders_at_once(panel):
+    """The old model's sliders leave the layout when the new model arrives, not when Qt next deletes
+    (a screenshot taken between the two showed z0, z1, z0, z1 ... above a 16-D model's sliders)."""
+    model = build_model(ModelConfig(hidden=(16,), latent_dim=2), seed=1)
+    panel.session.set_record(RunRecord(model.config, model.state_dict(), dataset="mnist-sample"), dirty=False)
+    on_screen = [panel.slider_layout.itemAt(i).widget() for i in range(panel.slider_layout.count())]
+    assert [slider.dim for slider in on_screen] == [0, 1] and all(s in panel.sliders.values() for s in on_screen)
+
+
 def test_a_slider_moves_its_dimension_and_the_live_image_follows(qtbot, panel):
     session = panel.session
     center = panel.pick.latent
