@@ -149,12 +149,14 @@ def anatomy(model: LatentModel, x: Tensor, label: int | None = None, seed: int =
         raise ValueError("a CVAE needs the class label of the input")
     x = x.reshape(1, *config.image_shape)  # (1, C, H, W)
     was_training = model.training
-    model.eval()
+    if was_training:  # eval() and train() walk every module: skipped when the model is in eval mode already
+        model.eval()
     device = _device(model)
     generator = torch.Generator(device=device).manual_seed(seed)
     labels = torch.tensor([label], device=device) if config.is_conditional else None
     terms = _terms(model, x.to(device), labels, generator)
-    model.train(was_training)
+    if was_training:
+        model.train()
 
     def row(t: Tensor | None) -> np.ndarray | None:
         return None if t is None else t[0].detach().float().cpu().numpy().copy()

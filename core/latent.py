@@ -26,7 +26,8 @@ def _device(model: LatentModel) -> torch.device:
 def encode(model: LatentModel, images: torch.Tensor, labels: torch.Tensor | None = None,
            batch_size: int = ENCODE_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray | None]:
     """images (N, C, H, W) in [0, 1] -> mu (N, latent) and sigma (N, latent) (None for an AE)."""
-    model.eval()
+    if model.training:  # eval() walks every module: skipped per hover when the model already is
+        model.eval()
     device = _device(model)
     mus, sigmas = [], []
     for start in range(0, len(images), batch_size):
@@ -48,7 +49,8 @@ def decode(model: LatentModel, z: np.ndarray, labels: np.ndarray | int | None = 
     (N, classes) (one row broadcasts): non-negative class weights, such as a morph's
     (1 - t) onehot(c0) + t onehot(c1).
     """
-    model.eval()
+    if model.training:  # eval() walks every module: skipped per hover when the model already is
+        model.eval()
     device = _device(model)
     z_t = torch.as_tensor(np.asarray(z, dtype=np.float32), device=device).reshape(-1, model.config.latent_dim)
     label_t = None

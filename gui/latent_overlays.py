@@ -106,7 +106,9 @@ class HoverInset(QFrame):
         self.image.setPixmap(pixmap)
         self.image.setFixedSize(pixmap.size())
         self.caption.setText(caption)
-        self.setStyleSheet(f"HoverInset {{ border: 2px solid {colour.name()}; background: white; }}")
+        style = f"HoverInset {{ border: 2px solid {colour.name()}; background: white; }}"
+        if style != self.styleSheet():  # a new style sheet re-polishes the inset: only when the class changes
+            self.setStyleSheet(style)
         self.adjustSize()
         parent = self.parentWidget()
         x, y = at.x() + 14, at.y() + 14
