@@ -27,3 +27,16 @@ def test_benchmark_quick_runs(name, request):
     line = [l for l in proc.stdout.splitlines() if l.startswith("RESULTS_JSON ")][-1]
     rows = json.loads(line[len("RESULTS_JSON "):])["rows"]
     assert rows and all("figure" in row for row in rows)
+
+
+def test_gpu_check_without_a_gpu_says_so_in_one_line_and_exits_0():
+    """benchmarks/gpu_check.py is the one prepared script for a GPU machine; here, as in CI, there is none."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is here: gpu_check would run its full table (minutes)")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, str(BENCH / "gpu_check.py")], cwd=BENCH.parent, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines() == ["no CUDA device: nothing to check"]
