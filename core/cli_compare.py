@@ -81,7 +81,7 @@ COMPARE_COLUMNS = (
     ("active", "active_units"), ("collapse", "posterior_collapse"), ("kNN acc", "knn_accuracy"),
     ("prior conf", "prior_confidence"), ("confident", "prior_confident_share"),
     ("cond fidelity", "conditional_fidelity"), ("recon judged", "recon_judge_accuracy"),
-    ("prior classes 0-9", "prior_class_histogram"),
+    ("prior classes", "prior_class_histogram"),
 )
 _LEFT_ALIGNED = ("checkpoint", "kind", "prior_class_histogram")
 

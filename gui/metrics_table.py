@@ -46,8 +46,8 @@ METRICS = (
            "as c, mean over the classes."),
     Metric("recon_judge_accuracy", "Recon judged", "%", "Test reconstructions the judge reads as the digit's own "
            "label."),
-    Metric("prior_class_histogram", "Prior classes 0–9", "", "How many prior draws the judge read as each digit "
-           "0 to 9: a gap is a digit the model never draws at random."),
+    Metric("prior_class_histogram", "Prior classes", "", "How many prior draws the judge read as each class, "
+           "in class order (0 to 9 for digits): a gap is a class the model never draws at random."),
 )
 
 
