@@ -86,6 +86,19 @@ class Results:
         print(MARKER + json.dumps({"benchmark": self.name, "rows": self.rows}, default=str), flush=True)
 
 
+def shipped_judge_or_finish(results: Results, figure: str):
+    """The shipped digit judge, or None after ``results`` said why under ``figure`` and finished
+    (the benchmarks that read images with it have nothing else to measure without it)."""
+    from core.judge import JudgeUnavailable, load_judge
+
+    try:
+        return load_judge()
+    except JudgeUnavailable as exc:
+        results.skip(figure, str(exc))
+        results.finish()
+        return None
+
+
 def fmt_value(value, unit: str) -> str:
     if value is None:
         return "-"

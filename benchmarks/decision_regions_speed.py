@@ -43,17 +43,13 @@ def main() -> None:
 
     from core.config import ModelConfig
     from core.decision_regions import REGION_GRID, decision_regions, region_image
-    from core.judge import JudgeUnavailable, load_judge
     from core.latent import manifold
     from core.models import build_model
 
     results = Results("decision regions speed")
     print(_common.machine(), "load average", os.getloadavg())
-    try:
-        judge = load_judge()
-    except JudgeUnavailable as exc:
-        results.skip("decision regions, 40x40 grid", str(exc))
-        results.finish()
+    judge = _common.shipped_judge_or_finish(results, "decision regions, 40x40 grid")
+    if judge is None:
         return
     model = build_model(ModelConfig(), seed=0).eval()
     colours = np.zeros((10, 3), np.uint8)

@@ -31,15 +31,11 @@ def main() -> None:
     import torch
 
     from core.data import load_dataset
-    from core.judge import JudgeUnavailable, load_judge
 
     results = Results("judge speed")
     print(_common.machine())
-    try:
-        judge = load_judge()
-    except JudgeUnavailable as exc:
-        results.skip("judge read, 10,000 digits", str(exc))
-        results.finish()
+    judge = _common.shipped_judge_or_finish(results, "judge read, 10,000 digits")
+    if judge is None:
         return
     data = load_dataset("mnist-sample")
     images = data.test_x.repeat(IMAGES // len(data.test_x) + 1, 1, 1, 1)[:IMAGES]  # (10000, 1, 28, 28)
@@ -77,13 +73,13 @@ def on_demand_training(results: Results, quick: bool) -> None:
 
     from core.data import load_dataset
     from core.errors import DatasetError
-    from core.judge_training import ON_DEMAND_EPOCHS, ON_DEMAND_MAX_IMAGES, _judge_data, train_judge
+    from core.judge_training import ON_DEMAND_EPOCHS, ON_DEMAND_MAX_IMAGES, judge_training_data, train_judge
 
     try:
         data = load_dataset("mnist", download=False)
     except DatasetError:
         data = load_dataset("mnist-sample")
-    x, y, test_x, test_y = _judge_data(data, 2_000 if quick else ON_DEMAND_MAX_IMAGES, seed=0)
+    x, y, test_x, test_y = judge_training_data(data, 2_000 if quick else ON_DEMAND_MAX_IMAGES, seed=0)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     trained = train_judge(x, y, test_x, test_y, 10, epochs=1 if quick else ON_DEMAND_EPOCHS)

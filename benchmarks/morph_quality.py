@@ -126,16 +126,12 @@ def main() -> None:
 
     from core.data import load_dataset
     from core.files import load_checkpoint
-    from core.judge import JudgeUnavailable, load_judge
     from core.latent import encode
 
     results = Results("morph_quality")
     print(_common.machine())
-    try:
-        judge = load_judge()
-    except JudgeUnavailable as exc:
-        results.skip("morph quality", str(exc))
-        results.finish()
+    judge = _common.shipped_judge_or_finish(results, "morph quality")
+    if judge is None:
         return
     data = load_dataset("mnist", _common.data_dir())
     labels = data.test_y.numpy()

@@ -28,7 +28,7 @@ from core.data import mnist_like, read_image_file
 from core.errors import DatasetError
 from core.latent import Projection
 from core.losses import kl_per_dimension, reconstruction_loss
-from core.models import LatentModel
+from core.models import LatentModel, eval_mode
 
 REFERENCE_SEED = 0  # the reference split's noise: fixed, so its scores do not move with the input's seed
 REFERENCE_BATCH_SIZE = 2048
@@ -113,20 +113,16 @@ def reference_scores(model: LatentModel, x: Tensor, labels: Tensor, seed: int = 
     """(N,) float64: each reference digit's single-sample negative ELBO (its reconstruction for an AE),
     nats, with noise from a generator seeded ``seed``. x (N, C, H, W) in [0, 1], labels (N,).
     ``report(fraction done)`` is called after each batch (a background task's progress and cancel point)."""
-    was_training = model.training
-    model.eval()
     device = _device(model)
     generator = torch.Generator(device=device).manual_seed(seed)
     scores = []
-    try:
+    with eval_mode(model):
         for start in range(0, len(x), batch_size):
             xb = x[start:start + batch_size].to(device)
             yb = labels[start:start + batch_size].to(device)
             scores.append(_terms(model, xb, yb, generator).score.double().cpu())
             if report is not None:
                 report(min(start + batch_size, len(x)) / len(x))  # may raise to cancel
-    finally:
-        model.train(was_training)
     return torch.cat(scores).numpy() if scores else np.zeros(0)
 
 
@@ -148,15 +144,11 @@ def anatomy(model: LatentModel, x: Tensor, label: int | None = None, seed: int =
     if config.is_conditional and label is None:
         raise ValueError("a CVAE needs the class label of the input")
     x = x.reshape(1, *config.image_shape)  # (1, C, H, W)
-    was_training = model.training
-    if was_training:  # eval() and train() walk every module: skipped when the model is in eval mode already
-        model.eval()
     device = _device(model)
     generator = torch.Generator(device=device).manual_seed(seed)
     labels = torch.tensor([label], device=device) if config.is_conditional else None
-    terms = _terms(model, x.to(device), labels, generator)
-    if was_training:
-        model.train()
+    with eval_mode(model):
+        terms = _terms(model, x.to(device), labels, generator)
 
     def row(t: Tensor | None) -> np.ndarray | None:
         return None if t is None else t[0].detach().float().cpu().numpy().copy()

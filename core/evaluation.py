@@ -11,7 +11,7 @@ from torch import Tensor
 from core.config import ModelConfig
 from core.losses import (gaussian_log_density, kl_divergence, kl_per_dimension, log_mean_exp,
                          reconstruction_loss, standard_normal_log_density)
-from core.models import LatentModel
+from core.models import LatentModel, eval_mode
 
 EVAL_BATCH_SIZE = 2048
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al.: a unit is active when Cov_x(E_q[z_u]) > 0.01
@@ -27,18 +27,16 @@ def evaluate_elbo(model: LatentModel, x: Tensor, labels: Tensor, config: ModelCo
                   batch_size: int = EVAL_BATCH_SIZE) -> dict[str, float]:
     """Means over the split, in nats per sample, with one z sample each: loss (= recon + beta*KL),
     recon, KL and ``kl_per_dim`` (a list of latent_dim floats; zeros for an autoencoder)."""
-    was_training = model.training
-    model.eval()
     generator = torch.Generator(device=x.device).manual_seed(seed)
     recon_total = torch.zeros((), dtype=torch.float64, device=x.device)
     kl_dims = torch.zeros(config.latent_dim, dtype=torch.float64, device=x.device)
-    for start in range(0, len(x), batch_size):
-        xb, yb = x[start:start + batch_size], labels[start:start + batch_size]
-        logits, mu, logvar = model(xb, yb, generator=generator)
-        recon_total += reconstruction_loss(logits, xb, config.recon).sum().double()
-        if logvar is not None:
-            kl_dims += kl_per_dimension(mu, logvar).sum(0).double()
-    model.train(was_training)
+    with eval_mode(model):
+        for start in range(0, len(x), batch_size):
+            xb, yb = x[start:start + batch_size], labels[start:start + batch_size]
+            logits, mu, logvar = model(xb, yb, generator=generator)
+            recon_total += reconstruction_loss(logits, xb, config.recon).sum().double()
+            if logvar is not None:
+                kl_dims += kl_per_dimension(mu, logvar).sum(0).double()
     n = max(len(x), 1)
     recon, kl_per_dim = recon_total.item() / n, (kl_dims / n).tolist()
     kl = sum(kl_per_dim)

@@ -41,6 +41,7 @@ READ_BATCH_SIZE = 500  # images per forward pass: the fastest on a 2-core CPU (b
 RETRAIN_HINT = "reinstall Latent Morph or rebuild it with: python resources/make_judge.py"
 
 
+NO_DATASET = "the model does not name its dataset, so no judge can read its images"
 CACHE_FOLDER = "latent-morph-judges"  # inside a torchvision data folder: one judge file per dataset
 FOLDER_JUDGE_NAME = ".latent-morph-judge.safetensors"  # inside a folder dataset (hidden: not a class folder)
 
@@ -186,7 +187,7 @@ def find_judge(dataset: str, data_dir: str | os.PathLike | None = None) -> Judge
     Raises JudgeUnavailable: for the shipped judge's file missing or damaged; with ``trainable`` set
     when no judge was trained for this data yet (or its images changed since)."""
     if not dataset:
-        raise JudgeUnavailable("the model does not name its dataset, so no judge can read its images")
+        raise JudgeUnavailable(NO_DATASET)
     if judges(dataset):
         return load_judge()
     fingerprint = dataset_fingerprint(dataset)
@@ -267,7 +268,3 @@ def save_judge(net: DigitJudge, path: str | Path, test_accuracy: float, notes: d
         save_file(tensors, str(temp), metadata=metadata)
     return path
 
-
-def read(images: np.ndarray | Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """``load_judge().read(images)`` with the shipped judge: (classes (N,), confidences (N,))."""
-    return load_judge().read(images)

@@ -107,7 +107,7 @@ def train_judge(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor
     return TrainedJudge(net.eval(), judge_accuracy(net, test_x, test_y), seconds)
 
 
-def _judge_data(data: DatasetSplits, max_images: int, seed: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def judge_training_data(data: DatasetSplits, max_images: int, seed: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Every training and validation image (at most ``max_images``, a seeded choice) and the test split."""
     x = torch.cat([data.train_x, data.val_x]).cpu()
     y = torch.cat([data.train_y, data.val_y]).cpu()
@@ -129,7 +129,7 @@ def train_judge_for(data: DatasetSplits, data_dir: str | None = None, report: Ca
         raise JudgeUnavailable(f"{data.name} is read by the shipped judge; no judge is trained for it")
     if tuple(data.image_shape) != (1, IMAGE_SIZE, IMAGE_SIZE):
         raise JudgeUnavailable(f"a judge reads 28 x 28 grey images; {data.name} has {data.image_shape}")
-    x, y, test_x, test_y = _judge_data(data, max_images, seed)
+    x, y, test_x, test_y = judge_training_data(data, max_images, seed)
     counts = torch.bincount(y, minlength=data.num_classes)
     if data.num_classes < 2 or int(counts.min()) < MIN_IMAGES_PER_CLASS:
         raise JudgeUnavailable(f"{data.name} has too few images to train a judge (it needs two classes or more "

@@ -12,6 +12,9 @@ The decoder returns logits; ``torch.sigmoid(logits)`` gives pixel probabilities.
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -19,6 +22,20 @@ from torch import Tensor, nn
 from core.config import ModelConfig
 
 CONV_CHANNELS = (32, 64)  # two stride-2 convolutions: 28x28 -> 14x14 -> 7x7
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in eval mode for the block, back in its own mode after (also on an exception).
+    eval() and train() walk every module: a model already in eval mode is left alone (per hover)."""
+    was_training = model.training
+    if was_training:
+        model.eval()
+    try:
+        yield model
+    finally:
+        if was_training:
+            model.train()
 
 
 def _mlp(widths: list[int]) -> nn.Sequential:

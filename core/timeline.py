@@ -16,6 +16,7 @@ figures (``timeline_tensors``, ``timeline_metadata``, ``timeline_from``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections import deque
@@ -27,6 +28,7 @@ import torch
 from torch import Tensor
 
 from core.latent import encode, fit_projection
+from core.models import eval_mode
 
 TIMELINE_POINTS = 10_000  # test points per snapshot: the latent view's SCATTER_LIMIT
 MAX_SNAPSHOTS = 40  # after the first epoch's; a 2-D latent: 40 KB each, 1.6 MB in all
@@ -203,16 +205,13 @@ class TimelineRecorder:
     def _take(self, model, global_step: int, **figures: float) -> None:
         if self.timeline is None:
             return
-        was_training = model.training
         rows = self._rows  # None: every test image, in order (no copy of them)
         images = self._images if rows is None else self._images[rows]  # (N, C, H, W)
         labels = (self._labels if rows is None else self._labels[rows]) if self._conditional else None
-        if self._bf16:
-            with torch.autocast(self._images.device.type, dtype=torch.bfloat16):
-                mu, sigma = encode(model, images, labels)
-        else:
+        precision = (torch.autocast(self._images.device.type, dtype=torch.bfloat16) if self._bf16
+                     else contextlib.nullcontext())
+        with eval_mode(model), precision:
             mu, sigma = encode(model, images, labels)
-        model.train(was_training)  # encode switched it to eval mode
         if rows is None:  # the whole test split, in order: the window's scatter can use it as it is
             self.last_encoding = Encoding(global_step, mu, sigma, exact=not self._bf16)
         previous = self.timeline.snapshots[-1] if self.timeline.snapshots else None

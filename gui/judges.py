@@ -13,8 +13,8 @@ from PySide6.QtCore import QObject, Signal
 
 from core.data import DatasetSplits
 from core.errors import LatentMorphError
-from core.judge import Judge, JudgeUnavailable, find_judge
-from gui.workers import BackgroundTask, TaskCancelled, start_detached
+from core.judge import NO_DATASET, Judge, JudgeUnavailable, find_judge
+from gui.workers import BackgroundTask, start_detached
 
 
 class JudgeProvider(QObject):
@@ -33,6 +33,9 @@ class JudgeProvider(QObject):
         self._judges: dict[str, Judge] = {}
         self._failures: dict[str, str] = {}
         self._training: dict[str, tuple[BackgroundTask, float]] = {}  # dataset -> (task, share done)
+        # datasets found without a judge while their data was not at hand: why, until data comes (a
+        # folder's check lists its files, and every morph asks)
+        self._untrained: dict[str, str] = {}
 
     def judge_for(self, dataset: str, data: DatasetSplits | None = None) -> tuple[Judge | None, str | None]:
         if dataset in self._judges:
@@ -41,14 +44,19 @@ class JudgeProvider(QObject):
             return None, self._failures[dataset]
         if dataset in self._training:
             return None, self.waiting_note(dataset)
+        has_data = data is not None and data.name == dataset
+        if dataset in self._untrained and not has_data:
+            return None, self._untrained[dataset]
         try:
             judge = find_judge(dataset, self.data_dir)
         except JudgeUnavailable as exc:
             if not exc.trainable:
                 self._failures[dataset] = str(exc)
                 return None, str(exc)
-            if data is None or data.name != dataset:
-                return None, str(exc)  # asked again once the data is loaded
+            if not has_data:
+                self._untrained[dataset] = str(exc)  # asked again once the data is loaded
+                return None, str(exc)
+            self._untrained.pop(dataset, None)
             self._train(data)
             return None, self.waiting_note(dataset)
         self._judges[dataset] = judge
@@ -59,11 +67,11 @@ class JudgeProvider(QObject):
         one is there, can be loaded or can be trained. Starts nothing and loads nothing: it is asked
         whenever a model is shown, on the GUI thread."""
         if not dataset:
-            return "the model does not name its dataset, so no judge can read its images"
+            return NO_DATASET
         return self._failures.get(dataset)
 
-    def is_training(self, dataset: str | None = None) -> bool:
-        return bool(self._training) if dataset is None else dataset in self._training
+    def is_training(self, dataset: str) -> bool:
+        return dataset in self._training
 
     def waiting_note(self, dataset: str) -> str:
         """What a view says while the judge it needs is trained."""
@@ -79,6 +87,7 @@ class JudgeProvider(QObject):
         under way goes on."""
         self._judges.clear()
         self._failures.clear()
+        self._untrained.clear()
 
     def cancel(self) -> None:
         """Stop every judge training under way (the window is closing): each ends at its next report."""
@@ -112,8 +121,6 @@ class JudgeProvider(QObject):
 
     def _failed(self, dataset: str, error: Exception) -> None:
         self._training.pop(dataset, None)
-        if isinstance(error, TaskCancelled):
-            return
         text = str(error) if isinstance(error, LatentMorphError) else f"{type(error).__name__}: {error}"
         self._failures[dataset] = f"the judge for {dataset} could not be trained: {text}"
         self.ready.emit(dataset)
