@@ -22,7 +22,7 @@ from core.latent import generate, sample_prior, style_across_classes
 from core.models import LatentModel
 from gui.image_utils import TiledImageView
 from gui.judges import judge_provider
-from gui.judge_strip import JudgeReading, ReadTiledImageView, read_digits
+from gui.judge_strip import JudgeReading, JudgeRequest, ReadTiledImageView, judge_request
 from gui.model_tasks import decoder_for
 from gui.session import ModelSession
 from gui.workers import LatestOnly
@@ -44,17 +44,21 @@ class DecodedSamples:
     count: int
     label: int | None  # the CVAE class the grid is of
     seed: int
+    reading: JudgeReading | None = None  # what the judge reads in the samples (grey images only)
+    why_not_read: str | None = None  # why there is no reading, when there is none
 
 
-def _decode_samples(decoder: Callable[[], LatentModel], count: int, label: int | None, seed: int) -> DecodedSamples:
-    """On a worker thread: ``count`` draws from the prior, decoded (under ``label`` for a CVAE).
-    ``decoder()`` gives the model to decode with (gui.model_tasks.decoder_for)."""
+def _decode_samples(decoder: Callable[[], LatentModel], count: int, label: int | None, seed: int,
+                    judge: JudgeRequest | None = None) -> DecodedSamples:
+    """On a worker thread: ``count`` draws from the prior, decoded (under ``label`` for a CVAE), and
+    read by ``judge`` when given. ``decoder()`` gives the model to decode with (gui.model_tasks.decoder_for)."""
     model = decoder()
     samples = generate(model, count, label, seed=seed)
     styles = None
     if label is not None:
         styles = style_across_classes(model, sample_prior(model.config.latent_dim, count, seed)[0])
-    return DecodedSamples(samples, styles, count, label, seed)
+    reading, why_not = judge.read(samples) if judge is not None and samples.ndim == 3 else (None, None)
+    return DecodedSamples(samples, styles, count, label, seed, reading, why_not)
 
 
 class GeneratePanel(QWidget):
@@ -194,13 +198,14 @@ class GeneratePanel(QWidget):
         if model is None:
             self.decodes.supersede()
             self.samples = self.styles = None
-            self._read_samples()
+            self._show_reading(None, None)
             self.note.setText("")
             self.grid_view.set_tiles(None)
             self.style_view.set_tiles(None)
             return
         label = self.current_label if self.is_conditional else None
-        self.decodes.submit(partial(_decode_samples, decoder_for(self.session), self.count, label, self.seed))
+        self.decodes.submit(partial(_decode_samples, decoder_for(self.session), self.count, label, self.seed,
+                                    judge_request(self.session)))
 
     @property
     def decoding(self) -> bool:
@@ -211,7 +216,7 @@ class GeneratePanel(QWidget):
         if not isinstance(error, LatentMorphError):
             raise error
         self.samples = self.styles = None
-        self._read_samples()
+        self._show_reading(None, None)
         self.statusMessage.emit(f"Generate: {error}")
 
     def _show_samples(self, decoded: DecodedSamples) -> None:
@@ -223,7 +228,7 @@ class GeneratePanel(QWidget):
             self.note.setText("Colour samples are not shown here.")
             return
         self.grid_view.set_tiles(self.samples, math.ceil(math.sqrt(decoded.count)))
-        self._read_samples()
+        self._show_reading(decoded.reading, decoded.why_not_read)
         if self.styles is not None:
             self.style_view.set_tiles(self.styles, len(self.styles))
         if decoded.label is not None:
@@ -235,14 +240,15 @@ class GeneratePanel(QWidget):
             self.note.setText(f"{decoded.count} samples from the prior, seed {decoded.seed}. {NOT_CONDITIONAL_TIP}.")
 
     def _judge_ready(self, dataset: str) -> None:
-        """A judge was trained in the background for this dataset: read the grid on screen now."""
+        """A judge was trained in the background for this dataset: the grid on screen is decoded again
+        (the same seed: the same samples) and read on the task's thread."""
         if dataset == self.session.dataset_name and self.samples is not None:
-            self._read_samples()
+            self.refresh()
 
-    def _read_samples(self) -> None:
+    def _show_reading(self, reading: JudgeReading | None, why_not: str | None) -> None:
         """What the judge reads in the grid: a mark on each tile and a line under the grid (a CVAE's
         share read as the chosen class, another model's classes), or a note saying why there is none."""
-        self.reading, why_not = (None, None) if self.samples is None else read_digits(self.session, self.samples)
+        self.reading = reading
         self.grid_view.set_reading(self.reading)
         self.judge_note.setVisible(self.samples is not None)
         if self.reading is None:

@@ -1,12 +1,13 @@
 """What the digit judge (core.judge) reads in the images on screen: a morph's frames, Generate's grid.
 
-``read_digits`` asks the window's judge provider (gui.judges: the shipped judge for MNIST, a judge trained
-for any other dataset) and reads on the GUI thread with one torch
-thread: on a busy 2-core CPU, 1.5-2.5 ms for 24 frames, 4.5-7 ms for 100 and 45-145 ms for the
-longest morph (1,000 frames); 28 ms to load the judge the first time. With torch's two threads the
-same 24 frames took 10-88 ms there: a GUI thread that also spins OpenMP threads stalls on every
-barrier (see gui.training.training_threads). Without a judge (no file, or one still being trained),
-it returns no reading and the reason; the widgets here stay hidden and a note says why.
+``judge_request`` asks the window's judge provider (gui.judges: the shipped judge for MNIST, a judge
+trained for any other dataset) on the GUI thread; the Generate grid's and a morph's decode tasks read
+their images with it on their own thread, since while the window trains a read on the GUI thread
+stalled it: 40-110 ms for a 64-sample grid on a 2-core CPU with the training thread on the other
+core (benchmarks/gui_responsiveness.py). Alone, a read takes 1.5-2.5 ms for 24 frames, 4.5-7 ms for
+100 and 45-145 ms for the longest morph (1,000 frames, read once its picks stop moving); 28 ms to
+load the judge the first time. Without a judge (no file, or one still being trained), there is no
+reading and a note says why; the widgets here stay hidden.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PySide6.QtGui import QColor, QFont, QHelpEvent, QMouseEvent, QPainter, QPai
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from core.errors import ConfigError
+from core.judge import Judge
 from core.data import class_name
 from gui.image_utils import TiledImageView
 from gui.judges import judge_provider
@@ -63,18 +65,39 @@ class JudgeReading:
         return (int(self.classes[0]),) + tuple(int(self.classes[i]) for i in self.flips)
 
 
+@dataclass(frozen=True)
+class JudgeRequest:
+    """The judge a view's images are read with, taken on the GUI thread (the provider lives there), so a
+    decode task can read its images on its own thread: the judge, or None and the note saying why."""
+
+    judge: Judge | None
+    why_not: str | None
+    class_names: tuple[str, ...] = ()
+
+    def read(self, images: np.ndarray) -> tuple[JudgeReading | None, str | None]:
+        """Images (N, 28, 28) in [0, 1] -> (the reading, None), or (None, why there is none). Any thread:
+        the judge's forward pass changes nothing in it."""
+        if self.judge is None:
+            return None, f"{NO_READING}: {self.why_not}."
+        try:
+            classes, confidences = self.judge.read(images)
+        except ConfigError as exc:
+            return None, f"{NO_READING}: {exc}."
+        return JudgeReading(classes, confidences, self.class_names), None
+
+
+def judge_request(session: ModelSession) -> JudgeRequest:
+    """On the GUI thread: the judge for the session's dataset (loaded the first time; one is trained in
+    the background when the session holds a dataset that has none: gui.judges), or why there is none."""
+    judge, why_not = judge_provider().judge_for(session.dataset_name, session.data)
+    return JudgeRequest(judge, why_not, tuple(session.class_names))
+
+
 def read_digits(session: ModelSession, images: np.ndarray) -> tuple[JudgeReading | None, str | None]:
     """Images (N, 28, 28) in [0, 1] of the session's model -> (the reading, None), or (None, a note
     saying why there is none: no judge yet (one is being trained when the session holds its dataset:
-    gui.judges), no judge file, images it cannot read)."""
-    judge, why_not = judge_provider().judge_for(session.dataset_name, session.data)
-    if judge is None:
-        return None, f"{NO_READING}: {why_not}."
-    try:
-        classes, confidences = judge.read(images)
-    except ConfigError as exc:
-        return None, f"{NO_READING}: {exc}."
-    return JudgeReading(classes, confidences, tuple(session.class_names)), None
+    gui.judges), no judge file, images it cannot read). Reads on the calling thread."""
+    return judge_request(session).read(images)
 
 
 def _frames_phrase(frames: list[int]) -> str:

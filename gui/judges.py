@@ -36,6 +36,7 @@ class JudgeProvider(QObject):
         # datasets found without a judge while their data was not at hand: why, until data comes (a
         # folder's check lists its files, and every morph asks)
         self._untrained: dict[str, str] = {}
+        self._loading: set[str] = set()  # datasets whose judge load_ahead is loading
 
     def judge_for(self, dataset: str, data: DatasetSplits | None = None) -> tuple[Judge | None, str | None]:
         if dataset in self._judges:
@@ -61,6 +62,19 @@ class JudgeProvider(QObject):
             return None, self.waiting_note(dataset)
         self._judges[dataset] = judge
         return judge, None
+
+    def load_ahead(self, dataset: str) -> None:
+        """Load the judge of ``dataset`` on a worker thread, if one is kept and not loaded yet, so that
+        the views' first reading does not load it on the GUI thread (30-35 ms, at the end of a training
+        run's first epoch). A dataset without one is left for ``judge_for`` to deal with."""
+        if (not dataset or dataset in self._judges or dataset in self._failures or dataset in self._training
+                or dataset in self._loading):
+            return
+        data_dir = self.data_dir
+        task = start_detached(lambda _report: find_judge(dataset, data_dir))
+        self._loading.add(dataset)
+        task.succeeded.connect(lambda judge: self._judges.setdefault(dataset, judge))
+        task.finished.connect(lambda: self._loading.discard(dataset))
 
     def never_reads(self, dataset: str) -> str | None:
         """Why no judge can read ``dataset`` here (no dataset named, a failure seen before), or None when

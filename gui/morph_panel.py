@@ -20,8 +20,8 @@ from core.latent import EASINGS, MAX_FRAMES, MorphPath, check_frames, decode, mo
 from core.models import LatentModel
 from gui.image_utils import TiledImageView
 from gui.judges import judge_provider
-from gui.judge_strip import (READ_AT_ONCE_FRAMES, READ_DELAY_MS, JudgeReading, JudgeStrip, morph_summary,
-                              read_digits)
+from gui.judge_strip import (READ_AT_ONCE_FRAMES, READ_DELAY_MS, JudgeReading, JudgeRequest, JudgeStrip,
+                              judge_request, morph_summary, read_digits)
 from gui.latent_view import LatentPick
 from gui.model_tasks import decoder_for
 from gui.session import ModelSession
@@ -42,13 +42,21 @@ class DecodedMorph:
 
     path: MorphPath
     frames: np.ndarray  # (T, H, W) in [0, 1]
+    read: bool = False  # True when the task read the frames: then ``reading`` or ``why_not_read`` says what
+    reading: JudgeReading | None = None
+    why_not_read: str | None = None
 
 
-def _decode_morph(decoder: Callable[[], LatentModel], path: MorphPath,
-                  condition: np.ndarray | int | None) -> DecodedMorph:
-    """On a worker thread: every frame of the path, under a CVAE's class (one label, or a mix per frame).
-    ``decoder()`` gives the model to decode with (gui.model_tasks.decoder_for)."""
-    return DecodedMorph(path, decode(decoder(), path.latents, condition))
+def _decode_morph(decoder: Callable[[], LatentModel], path: MorphPath, condition: np.ndarray | int | None,
+                  judge: JudgeRequest | None = None) -> DecodedMorph:
+    """On a worker thread: every frame of the path, under a CVAE's class (one label, or a mix per frame),
+    and, given ``judge``, the judge's reading of them when there are at most READ_AT_ONCE_FRAMES (a
+    longer morph is read once its picks stop moving). ``decoder()`` gives the model to decode with
+    (gui.model_tasks.decoder_for)."""
+    frames = decode(decoder(), path.latents, condition)
+    if judge is None or len(frames) > READ_AT_ONCE_FRAMES:
+        return DecodedMorph(path, frames)
+    return DecodedMorph(path, frames, True, *judge.read(frames))
 
 
 def filmstrip_columns(frames: int) -> int:
@@ -382,7 +390,8 @@ class MorphPanel(QWidget):
             self._morph_failed(exc)
             return
         condition = planned.conditions if changes_class else (self._label if conditional else None)
-        self.decodes.submit(partial(_decode_morph, decoder_for(self.session), planned, condition))
+        self.decodes.submit(partial(_decode_morph, decoder_for(self.session), planned, condition,
+                                    judge_request(self.session)))
 
     def current_frames(self) -> np.ndarray | None:
         """The frames (T, H, W) for the points and settings as they are now, decoding them here if the
@@ -422,7 +431,11 @@ class MorphPanel(QWidget):
             self.t_slider.blockSignals(True)
             self.t_slider.setRange(0, len(self.frames) - 1)
             self.t_slider.blockSignals(False)
-        self._schedule_reading()
+        if morph is not None and morph.read:
+            self._read_timer.stop()
+            self._show_reading(morph.reading, morph.why_not_read)
+        else:
+            self._schedule_reading()
         self.pathChanged.emit(self.latents)
         if self.frames is not None:
             self.show_frame(min(self.current, len(self.frames) - 1))
@@ -450,7 +463,10 @@ class MorphPanel(QWidget):
 
     def _read_frames(self) -> None:
         """The judge's reading of every frame under the filmstrip, or a note saying why there is none."""
-        self.reading, why_not = (None, None) if self.frames is None else read_digits(self.session, self.frames)
+        self._show_reading(*((None, None) if self.frames is None else read_digits(self.session, self.frames)))
+
+    def _show_reading(self, reading: JudgeReading | None, why_not: str | None) -> None:
+        self.reading = reading
         self.judge_strip.set_reading(self.reading)
         self.judge_strip.setVisible(self.reading is not None)
         self.judge_note.setText(morph_summary(self.reading) if self.reading is not None else why_not or "")

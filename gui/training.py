@@ -33,6 +33,7 @@ from core.models import LatentModel
 from core.points import SCATTER_LIMIT, EncodedPoints, encode_points, points_from_codes
 from core.run_record import RunRecord
 from core.training import EpochReport, RunStatus, StepReport, Trainer, TrainingControl, check_fits
+from gui.judges import judge_provider
 from gui.session import ModelSession
 from gui.workers import BackgroundTask
 
@@ -312,6 +313,7 @@ class Training(QObject):
         if not self.confirm_replace():
             self.status.emit("Training not started")
             return
+        judge_provider().load_ahead(data.name)  # read from the first epoch on, not loaded then
         control = TrainingControl()
         control.step_delay = self.step_delay
         worker = TrainingWorker(model_config, train_config, data, control)

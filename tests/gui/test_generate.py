@@ -177,3 +177,52 @@ def test_without_the_judge_the_grid_has_no_marks_and_says_why(qtbot, no_judge, g
 def test_a_model_of_an_unjudged_dataset_says_the_judge_cannot_read_it(qtbot):
     panel = _panel_for(qtbot, "vae")  # a record with no dataset
     assert panel.reading is None and "does not name its dataset" in panel.judge_note.text()
+
+
+def test_the_grid_is_read_on_the_decode_task_s_thread_not_the_gui_s(qtbot, generate, monkeypatch):
+    """While the window trains, a read on the GUI thread stalled it 40-110 ms at each epoch's new grid
+    (benchmarks/gui_responsiveness.py): the judge reads where the grid is decoded."""
+    import threading
+
+    from core.judge import Judge
+
+    threads = []
+    read = Judge.read
+
+    def spying_read(judge, images, *args, **kwargs):
+        threads.append(threading.current_thread())
+        return read(judge, images, *args, **kwargs)
+
+    monkeypatch.setattr(Judge, "read", spying_read)
+    panel = generate
+    panel.resample()
+    settle(qtbot, panel)
+    assert threads and threading.main_thread() not in threads
+    assert len(panel.reading) == panel.count and panel.grid_view.reading is panel.reading
+
+
+def test_a_judge_loaded_ahead_is_loaded_off_the_gui_thread_and_then_answers_at_once(qtbot, monkeypatch):
+    """Training starts by loading its dataset's judge on a worker thread, so the first epoch's views
+    do not load it on the GUI thread (30-35 ms); a dataset with no judge is left for judge_for."""
+    import threading
+
+    import gui.judges
+    from gui.judges import JudgeProvider
+
+    threads = []
+    find = gui.judges.find_judge
+
+    def spying_find(dataset, data_dir):
+        threads.append(threading.current_thread())
+        return find(dataset, data_dir)
+
+    monkeypatch.setattr(gui.judges, "find_judge", spying_find)
+    provider = JudgeProvider()
+    provider.load_ahead("mnist")
+    provider.load_ahead("mnist")  # asked twice while loading: loaded once
+    provider.load_ahead("no-such-dataset")  # no judge: nothing kept, nothing said
+    qtbot.waitUntil(lambda: not provider._loading, timeout=10_000)
+    assert len(threads) == 2 and threading.main_thread() not in threads
+    judge, why_not = provider.judge_for("mnist")
+    assert judge is not None and why_not is None and len(threads) == 2  # no second load
+    assert "no-such-dataset" not in provider._judges and "no-such-dataset" not in provider._failures

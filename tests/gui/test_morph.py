@@ -400,3 +400,24 @@ def test_a_long_morph_is_read_once_its_points_stop_moving(qtbot, workspace):
     assert morph.reading is None and morph.judge_note.text().startswith("Reading")
     qtbot.waitUntil(lambda: morph.reading is not None, timeout=3000)
     assert len(morph.reading) == READ_AT_ONCE_FRAMES + 100 and morph.judge_note.text().startswith("Read as")
+
+
+def test_a_morph_is_read_on_its_decode_task_s_thread_not_the_gui_s(qtbot, workspace, vae_session, monkeypatch):
+    """Training re-decodes the morph at each epoch: its reading must not stall the GUI thread then."""
+    import threading
+
+    from core.judge import Judge
+
+    threads = []
+    read = Judge.read
+
+    def spying_read(judge, images, *args, **kwargs):
+        threads.append(threading.current_thread())
+        return read(judge, images, *args, **kwargs)
+
+    monkeypatch.setattr(Judge, "read", spying_read)
+    morph = workspace.morph_panel
+    workspace.select_indices(*_digits_of_two_classes(vae_session.points))
+    settle(qtbot, workspace)
+    assert threads and threading.main_thread() not in threads
+    assert len(morph.reading) == len(morph.frames) and morph.judge_strip.reading is morph.reading
