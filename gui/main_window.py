@@ -18,6 +18,7 @@ from core.config import ModelConfig, TrainConfig
 from core.errors import CheckpointError, LatentMorphError
 from gui.empty_state import EmptyState
 from gui.window_settings import GEOMETRY_KEY, MAX_RECENT, restore_window_settings, save_window_settings
+from gui.workers import prefer_the_gui_thread
 
 if TYPE_CHECKING:
     from gui.training import RunOutcome
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         """``deferred=True`` builds only the frame (a window to show at once, saying it is starting);
         ``finish_construction`` builds the rest once ``import_engine`` has run."""
         super().__init__(parent)
+        prefer_the_gui_thread()  # the window's Python runs on the GUI thread beside training and decodes
         self.settings = settings or QSettings()
         self.data_dir = data_dir
         self.dataset_limit: int | None = None  # a hook for quick runs: samples kept per split

@@ -413,7 +413,12 @@ class TrainingPanel(QWidget):
     def show_step(self, report: StepReport, epochs: int) -> None:
         done = report.epoch * report.steps_per_epoch + report.step
         total = max(1, epochs * report.steps_per_epoch)
+        # QProgressBar.setValue repaints at once (not at the next paint), and that flushed every
+        # view waiting to be redrawn inside this handler: 10-45 ms of the GUI thread on a step report.
+        # With updates off it only schedules a paint, which Qt does with the window's others.
+        self.progress_bar.setUpdatesEnabled(False)
         self.progress_bar.setValue(int(1000 * done / total))
+        self.progress_bar.setUpdatesEnabled(True)
         paused = "Paused: " if self._state is TrainingState.PAUSED else ""
         self.progress_bar.setFormat(f"{paused}Epoch {report.epoch + 1}/{epochs} · "
                                     f"step {report.step}/{report.steps_per_epoch}")

@@ -9,10 +9,29 @@ of which only the newest request counts (decodes for what the window shows now).
 from __future__ import annotations
 
 import atexit
+import os
+import sys
 import threading
 from typing import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal
+
+
+GIL_SWITCH_MS = 0.2  # how long a thread waiting for the GIL waits before the holder must hand it over
+GIL_SWITCH_ENV = "LATENT_MORPH_GIL_SWITCH_MS"  # another value, for measuring (Python's default is 5)
+
+
+def prefer_the_gui_thread() -> None:
+    """Let the GUI thread take the GIL back within GIL_SWITCH_MS of asking, not Python's 5 ms.
+
+    A paint of the loss plot enters Python from C++ some 80 times, and each entry waits for the GIL
+    while a worker thread runs Python. A training loop on CUDA is mostly Python (the GPU does the
+    arithmetic), so with the default interval one redraw and paint took a median 375-425 ms against
+    17 ms with no worker running; at 1 ms 87 ms, at 0.5 ms 60 ms, at 0.2 ms 39 ms (a pure-Python worker
+    on a 2-core CPU). The interval costs nothing while the GUI thread is idle: it only matters when a
+    thread is waiting."""
+    milliseconds = float(os.environ.get(GIL_SWITCH_ENV, GIL_SWITCH_MS))
+    sys.setswitchinterval(max(milliseconds, 0.01) / 1000)
 
 
 class TaskCancelled(Exception):

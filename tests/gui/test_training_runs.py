@@ -9,7 +9,7 @@ import weakref
 import pytest
 import torch
 from PySide6.QtCore import QCoreApplication, QEvent
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from training_helpers import RUN_TIMEOUT_MS, set_form
 
@@ -231,3 +231,52 @@ def test_an_epochs_points_arrive_after_its_record_and_the_end_does_not_redraw_th
     assert at_record[0] is None  # the first epoch's record came alone; its points a moment later
     assert len(changes) == 2 and at_record[1] is changes[0]  # epoch 2's record, epoch 1's points still shown
     assert window.session.points is changes[1]
+
+
+def test_a_step_report_schedules_its_paint_and_paints_nothing_at_once(qtbot, main_window):
+    """QProgressBar.setValue repaints at once, and that painted every view waiting for a redraw inside
+    the step report's handler (10-45 ms of the GUI thread while training). The bar's new value is
+    painted with the window's next paint instead."""
+    from PySide6.QtCore import QObject
+
+    from core.training import StepReport
+
+    qtbot.waitExposed(main_window)
+    painted = []
+
+    class PaintSpy(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                painted.append(watched)
+            return False
+
+    spy = PaintSpy()
+    app = QApplication.instance()
+    app.installEventFilter(spy)
+    try:
+        panel = main_window.training_panel
+        main_window.update()  # views waiting for a redraw, as after a loss-plot update
+        panel.show_step(StepReport(0, 200, 430, 200, 143.2, 137.5, 5.7, 16_800.0, 52.0), 30)
+        assert painted == []
+        qtbot.waitUntil(lambda: panel.progress_bar in painted, timeout=2000)
+    finally:
+        app.removeEventFilter(spy)
+    assert panel.progress_bar.value() == int(1000 * 200 / (30 * 430))
+
+
+def test_the_window_hands_the_gil_to_the_gui_thread_within_a_fifth_of_a_millisecond(main_window, monkeypatch):
+    """A training loop on CUDA is mostly Python: with Python's 5 ms switch interval every entry of the
+    GUI thread into Python waited up to 5 ms for the GIL, and a loss-plot paint took ~400 ms."""
+    import sys
+
+    from gui.workers import GIL_SWITCH_ENV, prefer_the_gui_thread
+
+    assert sys.getswitchinterval() == pytest.approx(0.0002)
+    monkeypatch.setenv(GIL_SWITCH_ENV, "5")
+    try:
+        prefer_the_gui_thread()
+        assert sys.getswitchinterval() == pytest.approx(0.005)
+    finally:
+        monkeypatch.delenv(GIL_SWITCH_ENV)
+        prefer_the_gui_thread()
+    assert sys.getswitchinterval() == pytest.approx(0.0002)
