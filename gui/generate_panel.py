@@ -205,7 +205,7 @@ class GeneratePanel(QWidget):
             return
         label = self.current_label if self.is_conditional else None
         self.decodes.submit(partial(_decode_samples, decoder_for(self.session), self.count, label, self.seed,
-                                    judge_request(self.session)))
+                                    judge_request(self.session) if model.config.image_shape[0] == 1 else None))
 
     @property
     def decoding(self) -> bool:

@@ -391,7 +391,7 @@ class MorphPanel(QWidget):
             return
         condition = planned.conditions if changes_class else (self._label if conditional else None)
         self.decodes.submit(partial(_decode_morph, decoder_for(self.session), planned, condition,
-                                    judge_request(self.session)))
+                                    judge_request(self.session) if model.config.image_shape[0] == 1 else None))
 
     def current_frames(self) -> np.ndarray | None:
         """The frames (T, H, W) for the points and settings as they are now, decoding them here if the
