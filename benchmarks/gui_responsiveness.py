@@ -212,6 +212,7 @@ def main() -> None:
     # machine one pair can differ by 15% from the next, so the ratio is the median of the pairs'
     same_threads, guis = [], []
     for _ in range(max(1, args.repeats)):
+        torch.set_num_threads(training_threads())  # a window sets its GUI thread (this one) to 1 thread
         same_threads.append(headless_speed(model_config, train_config, data))
         guis.append(gui_training(model_config, train_config, _common.data_dir(), dataset_limit=limit))
     headless_same_threads = median(same_threads)

@@ -191,11 +191,11 @@ class LatentView(QWidget):
         for item in self._class_items.values():  # a class hidden from the legend shows again for a new model
             item.show()
         self.legend.update()
-        if self.session.model is not None:
-            # the classes' items and legend now, while the test digits are encoded: the points that
-            # follow (a training run's first epoch) then cost one redraw, not 20 ms more of set-up
-            for label in range(len(self.session.class_names)):
-                self._class_item(label)
+        # the classes' items and legend now, while the test digits are encoded: the points that follow
+        # (a training run's first epoch) then cost one redraw, not 20 ms more of set-up. With no model
+        # yet (the view is hidden then) they are made for the digits 0-9, which most models then keep.
+        for label in range(len(names)):
+            self._class_item(label)
         self.manifold.clear()
         self.view_box.enableAutoRange()
         self.refresh_points()

@@ -34,7 +34,7 @@ def import_engine() -> None:
     keep the window off the screen until torch is in (tests/gui/test_off_thread_decodes.py checks).
     """
     global CompareWindow, EvaluatePanel, ExploreWorkspace, LossPlot, ModelDataLoader, ModelSession, Training, \
-        TrainingState, TrainingPanel, judge_provider
+        TrainingState, TrainingPanel, judge_provider, use_one_torch_thread_here
     from gui.compare_view import CompareWindow
     from gui.evaluate_panel import EvaluatePanel
     from gui.explore import ExploreWorkspace
@@ -42,7 +42,7 @@ def import_engine() -> None:
     from gui.loss_plot import LossPlot
     from gui.model_tasks import ModelDataLoader
     from gui.session import ModelSession
-    from gui.training import Training, TrainingState
+    from gui.training import Training, TrainingState, use_one_torch_thread_here
     from gui.training_panel import TrainingPanel
 
 
@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         if self.is_ready:
             return
         import_engine()
+        use_one_torch_thread_here()
         self.session = self._given_session or ModelSession(self)
         self.training_panel = TrainingPanel()
         self.loss_plot = LossPlot()

@@ -38,6 +38,17 @@ def garbage_collected_between_tests():
 
 
 @pytest.fixture(autouse=True)
+def torch_threads_restored():
+    """A window sets its GUI thread, the tests' thread, to one torch thread: the tests after it keep
+    the thread count they would have had alone."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, qapp):
     """Every GUI test reads and writes settings under its own temp folder, never the user's."""
     qapp.setOrganizationName("Latent Morph Tests")

@@ -280,3 +280,12 @@ def test_the_window_hands_the_gil_to_the_gui_thread_within_a_fifth_of_a_millisec
         monkeypatch.delenv(GIL_SWITCH_ENV)
         prefer_the_gui_thread()
     assert sys.getswitchinterval() == pytest.approx(0.0002)
+
+
+def test_the_gui_thread_runs_its_torch_work_on_one_thread(main_window):
+    """With torch's default team on the GUI thread, loading an epoch's weights into the window's model
+    took 20 ms instead of 0.4: its worker threads fought the training thread's for the cores."""
+    import threading
+
+    assert threading.current_thread() is threading.main_thread()
+    assert torch.get_num_threads() == 1
