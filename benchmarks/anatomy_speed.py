@@ -124,12 +124,16 @@ def ellipse_times(app, workspace, count: int, repeats: int) -> tuple[list, list,
     return compute[1:], with_paint[1:], paint_only[1:]
 
 
-def _add_frame_times(results: Results, figure: str, times: list[tuple[float, float]], what: str) -> None:
+def _add_frame_times(results: Results, figure: str, times: list[tuple[float, float]], what: str,
+                     judged: bool = True) -> None:
     """Wall-clock median and p95 against the 16 ms frame, with the GUI thread's own CPU time beside
-    them: on a machine that other jobs load, the wall time includes waiting for a core."""
+    them: on a machine that other jobs load, the wall time includes waiting for a core. ``judged``
+    False: a row for scale or comparison (another tab, the view hidden, the points not cached, which
+    the window does not ship), printed without a target."""
     wall = [t[0] * 1000 for t in times]
     cpu = [t[1] * 1000 for t in times]
-    results.add(figure, median(wall), "ms", "<= 16 ms", percentile(wall, 95) <= 16,
+    p95 = percentile(wall, 95)
+    results.add(figure, median(wall), "ms", "<= 16 ms" if judged else "", p95 <= 16 if judged else None,
                 note=f"median; p95 {percentile(wall, 95):.1f} ms; GUI-thread CPU median {median(cpu):.1f} ms, "
                      f"p95 {percentile(cpu, 95):.1f} ms; {len(times)} {what}")
 
@@ -137,21 +141,22 @@ def _add_frame_times(results: Results, figure: str, times: list[tuple[float, flo
 def _measure(app, results: Results, latent_dim: int, points: int, hovers: int, quick: bool, tag: str) -> None:
     """One workspace's rows: hover (and for 2-D the pad and the ellipses); ``tag`` ends each figure's name."""
     workspace = _workspace(app, _session(latent_dim, points))
+    judged = not tag  # the shipped drawing (points cached); the other is the same run's comparison
     _add_frame_times(results, f"anatomy panel follows the hover, {latent_dim}-D, {points:,} points{tag}",
-                     hover_times(app, workspace, hovers), "hovers")
+                     hover_times(app, workspace, hovers), "hovers", judged)
     workspace.tabs.setCurrentWidget(workspace.morph_panel)  # the latent view's own hover, for scale
     _gui.process(app)
     _add_frame_times(results, f"  the same hover with the Morph tab shown (no anatomy panel), {latent_dim}-D{tag}",
-                     hover_times(app, workspace, hovers, check=False), "hovers")
+                     hover_times(app, workspace, hovers, check=False), "hovers", judged=False)
     workspace.tabs.setCurrentWidget(workspace.inside_panel)
     _gui.process(app)
     if latent_dim == 2:
         _add_frame_times(results, f"draw pad: a stroke's move -> encoded and shown{tag}",
-                         pad_times(app, workspace, 30 if quick else 120), "moves")
+                         pad_times(app, workspace, 30 if quick else 120), "moves", judged)
         workspace.latent_view.hide()  # what the pad itself costs: no repaint of the scatter's points
         _gui.process(app)
         _add_frame_times(results, f"  the same moves with the latent view hidden (pad, x-hat, meter, strip){tag}",
-                         pad_times(app, workspace, 30 if quick else 120), "moves")
+                         pad_times(app, workspace, 30 if quick else 120), "moves", judged=False)
         workspace.latent_view.show()
         _gui.process(app)
         compute, with_paint, paint_only = ellipse_times(app, workspace, 500, 3 if quick else 11)
@@ -159,7 +164,7 @@ def _measure(app, results: Results, latent_dim: int, points: int, hovers: int, q
                     note=f"p95 {percentile(compute, 95) * 1000:.1f} ms")
         wall, cpu = [t[0] * 1000 for t in with_paint], [t[1] * 1000 for t in with_paint]
         results.add(f"posterior ellipses, 500 digits: + paint of the plot ({points:,} points){tag}", median(wall),
-                    "ms", "<= 30 ms", median(wall) <= 30,
+                    "ms", "<= 30 ms" if judged else "", median(wall) <= 30 if judged else None,
                     note=f"median; p95 {percentile(wall, 95):.1f} ms; GUI-thread CPU median {median(cpu):.1f} ms; "
                          f"the same paint without ellipses {median(paint_only) * 1000:.1f} ms")
     workspace.close()

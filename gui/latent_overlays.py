@@ -125,6 +125,10 @@ def _overlay(item: pg.GraphicsObject, z: float, plot: pg.PlotWidget) -> pg.Graph
     """Add an item that never moves the view's range, stacked at ``z`` (the points are at 0)."""
     item.setZValue(z)
     plot.addItem(item, ignoreBounds=True)
+    # pyqtgraph's ViewBox re-fits its auto range whenever any item's bounds change, ignored ones too: a
+    # moved marker then had every class's scatter measure its bounds again at the next paint (44
+    # boundingRect calls, 2-3 ms a draw-pad stroke). An item the range ignores need not tell it.
+    item.informViewBoundsChanged = lambda: None
     return item
 
 

@@ -228,3 +228,19 @@ def test_a_new_model_with_the_same_classes_keeps_the_legend_and_shows_every_clas
     renamed = dataclasses.replace(vae_session.record, class_names=tuple(f"class {i}" for i in range(10)))
     vae_session.set_record(renamed, data=vae_session.data)
     assert [label.text for _, label in view.legend.items] == [f"class {i}" for i in range(10)]
+
+
+def test_a_moving_marker_leaves_the_view_s_auto_range_alone(workspace, monkeypatch):
+    """Overlays never move the range (ignoreBounds), yet pyqtgraph re-fitted it whenever their bounds
+    changed, measuring every class's points again at the next paint: 2-3 ms of each draw-pad stroke.
+    New points still re-fit the view."""
+    view = workspace.latent_view
+    overlays = view.overlays
+    fitted = []
+    monkeypatch.setattr(view.view_box, "itemBoundsChanged", lambda item: fitted.append(item))
+    for t in np.linspace(-1, 1, 5):
+        overlays.set_current(np.array([t, -t], np.float32))
+        overlays.show_path(np.array([[0, 0], [t, t]], np.float32), None, np.array([[0, 0], [t, t]], np.float32))
+    assert fitted == []
+    view.session.set_points(view.session.points)
+    assert fitted  # the points' items still tell the view
