@@ -500,6 +500,9 @@ class Trainer:
         if self.on_epoch is not None:
             speed = self._clock.samples_per_second
             self.on_epoch(EpochReport(row, self.train_config.epochs, eta_seconds(self._samples_left(), speed), record))
+        # the next step report's samples/s is the optimiser's: validation, the checkpoint and the window's
+        # share of the epoch end stay in the run's overall figure (and its time left), not in that line
+        self._clock.interval_start = time.perf_counter()
         return RunStatus.RUNNING, ""
 
     def _epoch_row(self) -> EpochRow:
