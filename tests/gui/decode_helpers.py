@@ -31,3 +31,20 @@ def spy_decoder(monkeypatch, model, record) -> list:
 
     monkeypatch.setattr(cls, "decode", spy)
     return seen
+
+
+def spy_judge_threads(monkeypatch) -> list:
+    """The thread of every read by a digit judge (core.judge.Judge.read), in order."""
+    import threading
+
+    from core.judge import Judge
+
+    threads: list = []
+    read = Judge.read
+
+    def spying_read(judge, images, *args, **kwargs):
+        threads.append(threading.current_thread())
+        return read(judge, images, *args, **kwargs)
+
+    monkeypatch.setattr(Judge, "read", spying_read)
+    return threads

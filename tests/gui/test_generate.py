@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from decode_helpers import settle, spy_decoder
+from decode_helpers import settle, spy_decoder, spy_judge_threads
 
 from gui.generate_panel import NOT_CONDITIONAL_TIP
 
@@ -184,16 +184,7 @@ def test_the_grid_is_read_on_the_decode_task_s_thread_not_the_gui_s(qtbot, gener
     (benchmarks/gui_responsiveness.py): the judge reads where the grid is decoded."""
     import threading
 
-    from core.judge import Judge
-
-    threads = []
-    read = Judge.read
-
-    def spying_read(judge, images, *args, **kwargs):
-        threads.append(threading.current_thread())
-        return read(judge, images, *args, **kwargs)
-
-    monkeypatch.setattr(Judge, "read", spying_read)
+    threads = spy_judge_threads(monkeypatch)
     panel = generate
     panel.resample()
     settle(qtbot, panel)

@@ -7,7 +7,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
-from decode_helpers import settle, spy_decoder
+from decode_helpers import settle, spy_decoder, spy_judge_threads
 
 from core.latent import decode, one_hot
 from gui.latent_view import LatentPick
@@ -406,16 +406,7 @@ def test_a_morph_is_read_on_its_decode_task_s_thread_not_the_gui_s(qtbot, worksp
     """Training re-decodes the morph at each epoch: its reading must not stall the GUI thread then."""
     import threading
 
-    from core.judge import Judge
-
-    threads = []
-    read = Judge.read
-
-    def spying_read(judge, images, *args, **kwargs):
-        threads.append(threading.current_thread())
-        return read(judge, images, *args, **kwargs)
-
-    monkeypatch.setattr(Judge, "read", spying_read)
+    threads = spy_judge_threads(monkeypatch)
     morph = workspace.morph_panel
     workspace.select_indices(*_digits_of_two_classes(vae_session.points))
     settle(qtbot, workspace)
