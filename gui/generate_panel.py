@@ -22,7 +22,7 @@ from core.latent import generate, sample_prior, style_across_classes
 from core.models import LatentModel
 from gui.image_utils import TiledImageView
 from gui.judges import judge_provider
-from gui.judge_strip import JudgeReading, JudgeRequest, ReadTiledImageView, judge_request
+from gui.judge_strip import JudgeReading, JudgeRequest, ReadTiledImageView, decode_task_judge
 from gui.model_tasks import decoder_for
 from gui.session import ModelSession
 from gui.workers import LatestOnly
@@ -57,7 +57,7 @@ def _decode_samples(decoder: Callable[[], LatentModel], count: int, label: int |
     styles = None
     if label is not None:
         styles = style_across_classes(model, sample_prior(model.config.latent_dim, count, seed)[0])
-    reading, why_not = judge.read(samples) if judge is not None and samples.ndim == 3 else (None, None)
+    reading, why_not = judge.read(samples) if judge is not None else (None, None)
     return DecodedSamples(samples, styles, count, label, seed, reading, why_not)
 
 
@@ -205,7 +205,7 @@ class GeneratePanel(QWidget):
             return
         label = self.current_label if self.is_conditional else None
         self.decodes.submit(partial(_decode_samples, decoder_for(self.session), self.count, label, self.seed,
-                                    judge_request(self.session) if model.config.image_shape[0] == 1 else None))
+                                    decode_task_judge(self.session)))
 
     @property
     def decoding(self) -> bool:

@@ -93,6 +93,15 @@ def judge_request(session: ModelSession) -> JudgeRequest:
     return JudgeRequest(judge, why_not, tuple(session.class_names))
 
 
+def decode_task_judge(session: ModelSession) -> JudgeRequest | None:
+    """The judge a decode task reads its images with, taken here on the GUI thread; None for a model of
+    colour images (the judge reads grey digits, and asking could start training one for nothing)."""
+    model = session.model
+    if model is None or model.config.image_shape[0] != 1:
+        return None
+    return judge_request(session)
+
+
 def read_digits(session: ModelSession, images: np.ndarray) -> tuple[JudgeReading | None, str | None]:
     """Images (N, 28, 28) in [0, 1] of the session's model -> (the reading, None), or (None, a note
     saying why there is none: no judge yet (one is being trained when the session holds its dataset:

@@ -21,7 +21,7 @@ from core.models import LatentModel
 from gui.image_utils import TiledImageView
 from gui.judges import judge_provider
 from gui.judge_strip import (READ_AT_ONCE_FRAMES, READ_DELAY_MS, JudgeReading, JudgeRequest, JudgeStrip,
-                              judge_request, morph_summary, read_digits)
+                              decode_task_judge, morph_summary, read_digits)
 from gui.latent_view import LatentPick
 from gui.model_tasks import decoder_for
 from gui.session import ModelSession
@@ -42,9 +42,13 @@ class DecodedMorph:
 
     path: MorphPath
     frames: np.ndarray  # (T, H, W) in [0, 1]
-    read: bool = False  # True when the task read the frames: then ``reading`` or ``why_not_read`` says what
-    reading: JudgeReading | None = None
-    why_not_read: str | None = None
+    reading: JudgeReading | None = None  # what the judge read in the frames, when the task read them
+    why_not_read: str | None = None  # why there is no reading, when the task tried
+
+    @property
+    def read(self) -> bool:
+        """The task read the frames (a reading or the note why there is none): nothing is left to read."""
+        return self.reading is not None or self.why_not_read is not None
 
 
 def _decode_morph(decoder: Callable[[], LatentModel], path: MorphPath, condition: np.ndarray | int | None,
@@ -56,7 +60,7 @@ def _decode_morph(decoder: Callable[[], LatentModel], path: MorphPath, condition
     frames = decode(decoder(), path.latents, condition)
     if judge is None or len(frames) > READ_AT_ONCE_FRAMES:
         return DecodedMorph(path, frames)
-    return DecodedMorph(path, frames, True, *judge.read(frames))
+    return DecodedMorph(path, frames, *judge.read(frames))
 
 
 def filmstrip_columns(frames: int) -> int:
@@ -391,7 +395,7 @@ class MorphPanel(QWidget):
             return
         condition = planned.conditions if changes_class else (self._label if conditional else None)
         self.decodes.submit(partial(_decode_morph, decoder_for(self.session), planned, condition,
-                                    judge_request(self.session) if model.config.image_shape[0] == 1 else None))
+                                    decode_task_judge(self.session)))
 
     def current_frames(self) -> np.ndarray | None:
         """The frames (T, H, W) for the points and settings as they are now, decoding them here if the

@@ -185,7 +185,7 @@ class TrainingPanel(QWidget):
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setValue(0)
+        self._set_progress(0)
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat("Not training")
         # two short lines (speed and time left; loss), never wrapped: a wrapped line was cut off
@@ -386,11 +386,11 @@ class TrainingPanel(QWidget):
         was_busy, self._state = self._state.busy, state
         self.settings_box.setEnabled(not state.busy)
         if state is TrainingState.LOADING:
-            self.progress_bar.setValue(0)
+            self._set_progress(0)
             self.progress_bar.setFormat("Loading the dataset…")
             self.progress_label.setText(" \n ")
         elif state is TrainingState.RUNNING and not was_busy:
-            self.progress_bar.setValue(0)
+            self._set_progress(0)
             self.progress_bar.setFormat("Starting…")
             self.progress_label.setText(" \n ")
         elif state is TrainingState.PAUSED:
@@ -410,15 +410,18 @@ class TrainingPanel(QWidget):
         self.pause_button.setText("Resume" if self._state is TrainingState.PAUSED else "Pause")
         self.stop_button.setEnabled(busy and self._state is not TrainingState.STOPPING)
 
+    def _set_progress(self, value: int) -> None:
+        """The bar's value, painted with the window's next paint. QProgressBar.setValue repaints at
+        once, and that flushed every view waiting to be redrawn inside the caller's handler: 10-45 ms
+        of the GUI thread on a step report. With updates off it only schedules its paint."""
+        self.progress_bar.setUpdatesEnabled(False)
+        self.progress_bar.setValue(value)
+        self.progress_bar.setUpdatesEnabled(True)
+
     def show_step(self, report: StepReport, epochs: int) -> None:
         done = report.epoch * report.steps_per_epoch + report.step
         total = max(1, epochs * report.steps_per_epoch)
-        # QProgressBar.setValue repaints at once (not at the next paint), and that flushed every
-        # view waiting to be redrawn inside this handler: 10-45 ms of the GUI thread on a step report.
-        # With updates off it only schedules a paint, which Qt does with the window's others.
-        self.progress_bar.setUpdatesEnabled(False)
-        self.progress_bar.setValue(int(1000 * done / total))
-        self.progress_bar.setUpdatesEnabled(True)
+        self._set_progress(int(1000 * done / total))
         paused = "Paused: " if self._state is TrainingState.PAUSED else ""
         self.progress_bar.setFormat(f"{paused}Epoch {report.epoch + 1}/{epochs} · "
                                     f"step {report.step}/{report.steps_per_epoch}")
@@ -435,7 +438,7 @@ class TrainingPanel(QWidget):
 
     def show_outcome(self, text: str, complete: bool, detail: str = "") -> None:
         if complete:
-            self.progress_bar.setValue(1000)
+            self._set_progress(1000)
         self.progress_bar.setFormat(text)
         if detail:
             self.progress_label.setText(detail)
