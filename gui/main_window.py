@@ -613,7 +613,7 @@ class MainWindow(QMainWindow):
 
     def _confirm_close(self) -> bool:
         """Ask before closing loses anything; Cancel leaves everything as it was, training included."""
-        if not self.is_training:
+        if not self.is_training or self.training.run_has_ended:  # closeEvent waits for the winding-down thread
             return self._confirm_discard()
         buttons = QMessageBox.StandardButton
         answer = QMessageBox.question(

@@ -223,6 +223,7 @@ class _Run:
     shown: bool = False  # the session shows this run's model (from its first epoch on)
     last_report: StepReport | None = None
     pending_points: EncodedPoints | None = None  # an epoch's points, shown on the next turn of the event loop
+    ended: bool = False  # its outcome is shown; only its thread's winding down is left
 
 
 class Training(QObject):
@@ -255,6 +256,12 @@ class Training(QObject):
     @property
     def is_busy(self) -> bool:
         return self.state.busy
+
+    @property
+    def run_has_ended(self) -> bool:
+        """True between a run's outcome arriving and its thread finishing (milliseconds): busy, but with
+        nothing left to stop or lose."""
+        return self.run is not None and self.run.ended
 
     @property
     def paused(self) -> bool:
@@ -401,7 +408,7 @@ class Training(QObject):
         for signal in (run.worker.stepsReported, run.worker.epochFinished, run.worker.livePoints, run.worker.ended,
                        run.worker.failed, run.worker.note):
             signal.disconnect()  # events still queued for this run must not arrive after it is settled
-        if run.worker.outcome is not None:
+        if run.worker.outcome is not None and not run.ended:
             self._apply(run, run.worker.outcome)
         self._finish(run)
 
@@ -463,6 +470,7 @@ class Training(QObject):
             self._apply(run, outcome)
 
     def _apply(self, run: _Run, outcome: RunOutcome) -> None:
+        run.ended = True
         if outcome.record is not None:
             self._show(run, outcome.record, outcome.points)
         epochs = outcome.record.epochs_done if outcome.record is not None else 0

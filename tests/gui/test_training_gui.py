@@ -84,6 +84,27 @@ def test_closing_mid_training_waits_for_the_thread(qtbot, main_window, message_b
     assert "still running" in message_boxes[0][2]
 
 
+def test_closing_as_a_run_ends_asks_only_about_the_unsaved_model(qtbot, main_window, message_boxes):
+    """The outcome arrives a few milliseconds before the thread ends: a close then has nothing to stop,
+    so "training is still running" would be wrong (and, offscreen, a modal question nobody answers)."""
+    set_form(main_window.training_panel)
+    outcomes, closes = [], []
+
+    def close_at_once(outcome):
+        outcomes.append(outcome)
+        if len(outcomes) == 1:
+            assert main_window.is_training  # its thread is still winding down
+            closes.append(main_window.close())
+
+    main_window.trainingFinished.connect(close_at_once)
+    qtbot.mouseClick(main_window.training_panel.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(closes), timeout=RUN_TIMEOUT_MS)
+    assert closes == [True] and not main_window.is_training
+    assert [text for _kind, _title, text in message_boxes if "still running" in text] == []
+    assert len(message_boxes) == 1  # the unsaved model's question, answered Discard
+    assert len(outcomes) == 1  # the outcome is not applied a second time by the wait
+
+
 def test_cancel_at_the_close_prompt_leaves_training_running(qtbot, main_window, message_boxes):
     from PySide6.QtWidgets import QMessageBox
 
