@@ -244,3 +244,23 @@ def test_a_moving_marker_leaves_the_view_s_auto_range_alone(workspace, monkeypat
     assert fitted == []
     view.session.set_points(view.session.points)
     assert fitted  # the points' items still tell the view
+
+
+def test_an_epoch_s_moved_digits_are_drawn_fitted_and_picked_where_they_now_are(workspace, vae_session):
+    """A training epoch moves the same test digits: each class keeps its count, so the points move in
+    place. The view's auto range, the snapping and the legend's items must all follow."""
+    view, points = workspace.latent_view, vae_session.points
+    items = dict(view._class_items)
+    moved = dataclasses.replace(points, plane=(points.plane * 3 + 5).astype(np.float32))
+    vae_session.set_points(moved)
+    assert view._class_items == items
+    for label, item in items.items():
+        xs, ys = item.getData()
+        np.testing.assert_allclose(np.column_stack([xs, ys]), moved.plane[moved.labels == label])
+    view.plot.viewport().grab()  # pyqtgraph fits an auto range as it paints
+    (x0, x1), (y0, y1) = view.view_box.viewRange()
+    low, high = moved.plane.min(axis=0), moved.plane.max(axis=0)
+    assert x0 <= low[0] and x1 >= high[0] and y0 <= low[1] and y1 >= high[1]
+    assert x0 > points.plane[:, 0].min()  # fitted to the new places, not stretched over the old ones
+    index = next(i for i in range(len(moved.plane)) if view.nearest_point(moved.plane[i]) == i)
+    assert view.nearest_point(points.plane[index]) != index
