@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.evaluation import COLLAPSE_KL_THRESHOLD, dimensions_in_use, posterior_collapsed
 from core.run_record import EpochRow, History
@@ -65,6 +65,13 @@ def fitted_range(values: np.ndarray, *, transient: float = TRANSIENT_FRACTION) -
     span = high - low if high > low else max(abs(high) * 0.1, 1e-6)
     step = nice_ceiling(span / 4)
     return math.floor(low / step) * step, math.ceil(high / step) * step if high > low else high + step
+
+
+def _set_title(plot: pg.PlotItem, html: str) -> None:
+    """Set a plot's title unless it already reads ``html``: a title set again re-lays the plots out
+    and repaints them all, and the per-dimension titles are set at every epoch's end."""
+    if plot.titleLabel.text != html:
+        plot.setTitle(html)
 
 
 class GrowableSeries:
@@ -149,6 +156,13 @@ class LossPlot(QWidget):
         self.in_use_curve = self.in_use_plot.plot(pen=pg.mkPen(STEP_COLOURS["kl"], width=1.3), symbol="o",
                                                   symbolSize=4, symbolBrush=STEP_COLOURS["kl"], symbolPen=None)
         self.in_use_series = GrowableSeries(64)
+        for plot in (*self.plots.values(), self.kl_dims_plot, self.in_use_plot):
+            for side in ("left", "bottom"):
+                # each axis draws its ticks and its grid lines across the plot from a QPicture at every
+                # paint (10 axes, about 3 ms a paint); cached as pixmaps, they are drawn again only when
+                # a range moves, which the nice-step bounds make rare. Redraw and paint while training:
+                # median 7.4-7.9 -> 6.2-6.7 ms, p95 12-16 -> 8-9 ms (this 2-core host)
+                plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
         self.graphics.ci.layout.setColumnStretchFactor(1, 3)
         self.graphics.ci.layout.setColumnStretchFactor(2, 2)
@@ -215,7 +229,7 @@ class LossPlot(QWidget):
         }
         units = {"loss": " (nats)", "recon": " (nats)", "kl": " (nats)", "beta": ""}
         for key, plot in self.plots.items():
-            plot.setTitle(f"<span style='{small}'><b>{PLOT_TITLES[key]}</b>{units[key]} &nbsp; "
+            _set_title(plot, f"<span style='{small}'><b>{PLOT_TITLES[key]}</b>{units[key]} &nbsp; "
                           f"{' &nbsp; '.join(legends[key])}</span>")
 
     def _set_dimension_titles(self) -> None:
@@ -229,8 +243,8 @@ class LossPlot(QWidget):
             head = f"KL per dimension: {used} of {len(dims)} in use"
             note = (f"<span style='color:{VAL_COLOUR}'>posterior collapse: the decoder ignores z</span>"
                     if posterior_collapsed(list(dims)) else f"sorted; dashed: {COLLAPSE_KL_THRESHOLD:g} nats")
-        self.kl_dims_plot.setTitle(f"<span style='{small}'><b>{head}</b> (nats) &nbsp; {note}</span>")
-        self.in_use_plot.setTitle(f"<span style='{small}'><b>Dimensions in use</b> &nbsp; "
+        _set_title(self.kl_dims_plot, f"<span style='{small}'><b>{head}</b> (nats) &nbsp; {note}</span>")
+        _set_title(self.in_use_plot, f"<span style='{small}'><b>Dimensions in use</b> &nbsp; "
                                   f"KL ≥ {COLLAPSE_KL_THRESHOLD:g} nats, per epoch</span>")
 
     @property
@@ -357,6 +371,13 @@ class LossPlot(QWidget):
             curve.setData(*self.series[key].view())
         if self.follow_data:
             self._follow_view()
+        self._redraw_epochs()
+        for plot in (*self.plots.values(), self.kl_dims_plot, self.in_use_plot):
+            # new ranges take effect now: pyqtgraph would apply them as the paint begins, and items
+            # that change mid-paint (the clipped, downsampled curves) ask for a second paint
+            plot.getViewBox().updateMatrix()
+
+    def _redraw_epochs(self) -> None:
         epochs = (self.train_epoch_series.size, self.val_series.size, self.in_use_series.size, self.kl_dims)
         if epochs == self._drawn_epochs:
             return  # the per-epoch items change once an epoch: the GUI thread's time goes to training

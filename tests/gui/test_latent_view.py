@@ -6,6 +6,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from decode_helpers import settle, spy_decoder
+from paint_helpers import PaintCounter, process
 
 from core.config import ModelConfig
 from core.models import build_model
@@ -266,42 +267,15 @@ def test_an_epoch_s_moved_digits_are_drawn_fitted_and_picked_where_they_now_are(
     assert view.nearest_point(points.plane[index]) != index
 
 
-class _PaintCounter:
-    """Counts the paint events a widget receives."""
-
-    def __init__(self, widget) -> None:
-        from PySide6.QtCore import QEvent, QObject
-
-        counter = self
-
-        class Filter(QObject):
-            def eventFilter(self, _watched, event):
-                if event.type() == QEvent.Type.Paint:
-                    counter.count += 1
-                return False
-
-        self.count = 0
-        self._filter = Filter()
-        widget.installEventFilter(self._filter)
-
-
-def _process(qtbot, rounds: int = 5) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    for _ in range(rounds):
-        QApplication.processEvents()
-        qtbot.wait(20)
-
-
 def test_an_epoch_s_new_points_cost_one_paint_of_the_view(qtbot, workspace, vae_session):
     """pyqtgraph fits an auto range as a paint begins; the range that changes mid-paint asks for a
     second paint of every item. While a GPU trains, that was 2-4 paints of 10,000 digits an epoch."""
     view, points = workspace.latent_view, vae_session.points
-    _process(qtbot)
-    paints = _PaintCounter(view.plot.viewport())
+    process(qtbot)
+    paints = PaintCounter(view.plot.viewport())
     for scale in (1.01, 1.02, 1.03):  # each epoch moves the digits a little (no axis grows a wider label)
         vae_session.set_points(dataclasses.replace(points, plane=(points.plane * scale).astype(np.float32)))
-        _process(qtbot)
+        process(qtbot)
     assert paints.count == 3
 
 
@@ -309,14 +283,14 @@ def test_clearing_marks_that_are_not_there_repaints_nothing(qtbot, workspace, va
     """Each epoch's new weights clear the Inside tab's sample and the morph's path: when neither is
     shown, the plot must not repaint for them."""
     view = workspace.latent_view
-    _process(qtbot)
-    paints = _PaintCounter(view.plot.viewport())
+    process(qtbot)
+    paints = PaintCounter(view.plot.viewport())
     view.show_sample(None)
     view.show_probe(None)
     view.show_path(None, None, None)
     view.show_ellipses([])
-    _process(qtbot)
+    process(qtbot)
     assert paints.count == 0
     view.show_probe(np.array([0.1, 0.2], np.float32))
-    _process(qtbot)
+    process(qtbot)
     assert paints.count == 1  # a mark that is there still shows at once

@@ -2,6 +2,7 @@
 transient and to the run, validation never hiding training, legends never over a curve."""
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 
 from core.run_record import EpochRow
@@ -188,3 +189,31 @@ def test_a_collapsed_posterior_is_flagged_in_the_window(qtbot):
     assert plot.collapse_shown and "decoder ignores z" in plot.kl_dims_plot.titleLabel.text
     plot.clear()
     assert not plot.collapse_shown and "decoder ignores z" not in plot.kl_dims_plot.titleLabel.text
+
+
+def test_each_redraw_while_training_is_one_paint_and_an_unchanged_title_is_not_set_again(qtbot, monkeypatch):
+    """The plots redraw REDRAW_HZ times a second while training; a range applied as the paint began
+    asked for a second paint of all six plots, and each epoch set titles that had not changed."""
+    from paint_helpers import PaintCounter, process
+
+    plot = _plot(qtbot)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_planned_steps(2000)
+    reports = _falling(400)
+    plot.append_steps(reports[:40])
+    plot.add_epoch(_epoch(1, (3.0, 2.0)))
+    plot.redraw()
+    process(qtbot)
+    paints = PaintCounter(plot.graphics.viewport())
+    titles_set = []
+    set_title = pg.PlotItem.setTitle
+    monkeypatch.setattr(pg.PlotItem, "setTitle", lambda item, *args, **kwargs: (titles_set.append(args),
+                                                                              set_title(item, *args, **kwargs)))
+    for start in range(40, 400, 40):
+        plot.append_steps(reports[start:start + 40])
+        plot.add_epoch(_epoch(start // 40 + 1, (3.0 + start / 100, 2.0)))  # two dimensions in use, as before
+        plot.redraw()
+        process(qtbot)
+    assert paints.count == 9
+    assert titles_set == []
