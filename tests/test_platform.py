@@ -78,3 +78,16 @@ def test_main_prints_one_line_and_exits_1_before_importing_qt():
     assert done.returncode == 1, done.stderr
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and "sudo apt install libxcb-cursor0" in done.stderr
+
+
+@pytest.mark.parametrize("argv", [["--screenshot", "shot.png"], ["train"]], ids=["screenshot", "command"])
+def test_the_entry_point_ends_with_the_command_s_code_and_its_output_intact(argv):
+    """After --screenshot the process ends at once (os._exit, no teardown of torch and Qt): its exit
+    code and whatever it printed without a newline must still come out."""
+    script = (f"import sys, main; print('written', end=''); print('warned', end='', file=sys.stderr)\n"
+              f"main.exit_with(3, {argv!r})\n"
+              "print('not reached')")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3
+    assert done.stdout == "written" and done.stderr == "warned"
