@@ -32,10 +32,11 @@ from core.errors import ConfigError, LatentMorphError
 from core.models import LatentModel
 from core.points import SCATTER_LIMIT, EncodedPoints, encode_points, points_from_codes
 from core.run_record import RunRecord
-from core.training import EpochReport, RunStatus, StepReport, Trainer, TrainingControl, check_fits
+from core.training import (EpochReport, RunStatus, StepReport, Trainer, TrainingControl, check_fits,
+                           import_optimiser_stack, optimiser_stack_imported)
 from gui.judges import judge_provider
 from gui.session import ModelSession
-from gui.workers import BackgroundTask
+from gui.workers import BackgroundTask, start_detached
 
 STEP_EMITS_PER_SECOND = 10
 POINTS_INTERVAL_S = 0.5  # while training, the scatter's points are re-encoded at most this often (seconds)
@@ -251,6 +252,10 @@ class Training(QObject):
         self.step_delay = 0.0  # slow motion, seconds after each step; kept for the next run too
         self.run: _Run | None = None
         self._loading: BackgroundTask | None = None
+        # the imports of the first optimiser, now, while the user looks at the new window, not on the
+        # first run's thread as it starts (where they held the GIL the GUI thread needed)
+        if not optimiser_stack_imported.is_set():
+            start_detached(lambda _report: import_optimiser_stack())
 
     # ----- state -----
     @property

@@ -202,3 +202,31 @@ def test_an_autoencoder_s_epochs_carry_no_kl_per_dimension_so_nothing_reads_as_a
                      tiny_data).run()
     row = result.history.epochs[-1]
     assert row.kl_per_dim == ()
+
+
+def test_after_the_optimiser_stack_is_imported_a_run_s_first_optimiser_imports_nothing():
+    """The first Adam of a process imports torch's compiler stack (about 900 modules, 1.2 s). The window
+    does it ahead on a worker thread; a run's own first optimiser must then import nothing, or its
+    training thread would still hold the GIL the GUI thread needs as it starts. A fresh interpreter:
+    this one has imported everything long ago."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = ("import sys, torch\n"
+              "from core.training import import_optimiser_stack, make_adam, optimiser_stack_imported\n"
+              "assert not optimiser_stack_imported.is_set()\n"
+              "import_optimiser_stack()\n"
+              "assert optimiser_stack_imported.is_set()\n"
+              "before = set(sys.modules)\n"
+              "model = torch.nn.Linear(4, 2)\n"
+              "adam = make_adam(model.parameters(), lr=1e-3, device=torch.device('cpu'))\n"
+              "model(torch.ones(3, 4)).sum().backward()\n"
+              "adam.step()\n"
+              "print(sorted(set(sys.modules) - before))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

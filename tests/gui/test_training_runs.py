@@ -289,3 +289,23 @@ def test_the_gui_thread_runs_its_torch_work_on_one_thread(main_window):
 
     assert threading.current_thread() is threading.main_thread()
     assert torch.get_num_threads() == 1
+
+
+def test_a_new_window_imports_the_first_optimiser_s_modules_on_a_worker_thread(qtbot, monkeypatch):
+    """Not on the first run's training thread as it starts: there the imports held the GIL in stretches
+    of up to 200 ms and the window stalled (benchmarks/gui_stalls.py)."""
+    import threading
+
+    from PySide6.QtCore import QSettings
+
+    import gui.training as training_module
+    from gui.main_window import MainWindow
+
+    imported_on: list[int] = []
+    monkeypatch.setattr(training_module, "optimiser_stack_imported", threading.Event())  # as in a new process
+    monkeypatch.setattr(training_module, "import_optimiser_stack",
+                        lambda: imported_on.append(threading.get_ident()))
+    window = MainWindow(settings=QSettings())
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: bool(imported_on), timeout=10_000)
+    assert imported_on[0] != threading.get_ident()
