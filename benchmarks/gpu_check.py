@@ -17,7 +17,11 @@ Without a CUDA device it prints one line and exits 0. With one, it:
    test -ELBO against float32), and times how long the default 2-D VAE takes to reach a test -ELBO
    of 140 nats (graphed, TrainConfig defaults);
 7. runs benchmarks/gui_responsiveness.py in a subprocess: its TrainConfig uses device "auto", which
-   is CUDA here, so the window trains on CUDA offscreen (needs PySide6 and pyqtgraph importable).
+   is CUDA here, so the window trains on CUDA offscreen (needs PySide6 and pyqtgraph importable);
+8. runs benchmarks/gui_stalls.py the same way: the GUI thread's stacks in each late heartbeat.
+
+Section 3 also times the graphed batch-128 runs with a step report every REPORT_EVERY steps instead
+of every step (each report waits for the GPU to copy its figures to the host).
 
 Targets (H100): one epoch of the reference VAE at batch 128, validation included, <= 0.25 s; one
 epoch of the default 2-D VAE <= 0.25 s; the default 2-D VAE at <= 140 nats in <= 10 s; the GPU
@@ -52,7 +56,9 @@ NATS_TARGET, NATS_SECONDS = 140.0, 10.0  # the default 2-D VAE reaches <= 140 na
 SPEEDUP_TARGET = 10.0  # GPU epoch vs the 2-core CPU's
 CPU_THREADS = 2  # the CPU column: a 2-core laptop's worth of threads
 TIMED_EPOCHS = 4  # epoch 1 warms up (cuBLAS handles, allocator, graph capture); the median is over 2..4
-GUI_TIMEOUT_S = 150
+GUI_TIMEOUT_S = 240  # gui_responsiveness: 3 window runs, each beside 2 headless runs, then panning
+STALLS_TIMEOUT_S = 120
+REPORT_EVERY = 8  # the sparser step report timed beside the window's one-per-step
 
 
 def _models():
@@ -92,13 +98,15 @@ def _epoch_list(seconds) -> list[float]:
 
 
 def timed_run(model_config, data, device: str, batch_size: int, epochs: int, graphs: bool | None = None,
-              on_epoch=None) -> dict:
+              on_epoch=None, report_every: int = 1) -> dict:
     """Train ``epochs`` epochs; seconds of each epoch (end of one epoch's validation to the next's)
-    and the peak GPU memory (MB; None on the CPU). ``graphs`` None: the Trainer's default."""
+    and the peak GPU memory (MB; None on the CPU). ``graphs`` None: the Trainer's default.
+    ``report_every``: TrainConfig.step_report_every (each report copies the figures to the host)."""
     from core.config import TrainConfig
     from core.training import Trainer
 
-    train_config = TrainConfig(dataset=data.name, epochs=epochs, batch_size=batch_size, device=device)
+    train_config = TrainConfig(dataset=data.name, epochs=epochs, batch_size=batch_size, device=device,
+                               step_report_every=report_every)
     if device == "cuda":  # the previous run's dataset copy must not count in this run's peak
         gc.collect()
         torch.cuda.empty_cache()
@@ -234,6 +242,19 @@ def epoch_times(data, device: str, results: Results, gpu_epochs: int) -> dict:
                   f"{_epoch_list(graphed['epoch_seconds'])} s {graphed['graph_note']} (of which epoch end "
                   f"{_epoch_list(graphed['end_seconds'])} s); "
                   f"cpu x{CPU_THREADS} {_epoch_list(cpu['epoch_seconds'])} s", flush=True)
+    # each step report copies its figures to the host, which waits for the GPU: the CPU cannot queue
+    # the next replays ahead. The window reports every step (its emits are coalesced to 10 a second);
+    # these rows say whether reporting every REPORT_EVERY steps on CUDA would pay (not yet measured)
+    for name, model_config in _models().items():
+        sparse = timed_run(model_config, data, device, 128, gpu_epochs, graphs=True, report_every=REPORT_EVERY)
+        sparse_s = median(sparse["epoch_seconds"][1:] or sparse["epoch_seconds"])
+        every = next(row for row in rows if row[0] == name and row[1] == 128)
+        every_s = every[3] if every[3] is not None else every[2]
+        print(f"[3] {name} batch 128, graphed, a report every {REPORT_EVERY} steps: "
+              f"{_epoch_list(sparse['epoch_seconds'])} s (every step: {every_s:.3f} s)", flush=True)
+        results.add(f"{device} epoch, {name}, batch 128, graphed, step report every {REPORT_EVERY} steps",
+                    sparse_s, "s", note=f"{every_s / sparse_s:.2f}x the speed of a report every step "
+                                        f"({every_s:.3f} s), the window's setting")
     n_train, n_val = len(data.train_x), len(data.val_x)
     print(f"\nEpoch times on {data.name} ({n_train:,} train + {n_val:,} validation digits), validation included.")
     print(f"{device}: {describe_device(torch.device(device))}; median of epochs 2-{gpu_epochs}.")
@@ -367,6 +388,24 @@ def gui_responsiveness(full_mnist: bool, results: Results) -> None:
         results.rows.append({**row, "figure": f"GUI on CUDA: {row['figure']}"})
 
 
+# ----- 8. what the GUI thread does when it is late, training on CUDA -----
+def gui_stalls(full_mnist: bool) -> None:
+    """benchmarks/gui_stalls.py on CUDA: the stacks sampled in each late heartbeat (a diagnostic that
+    prints, no table rows), so one GPU session says where the window's late beats go."""
+    args = ["--limit", "0", "--epochs", "6"] if full_mnist else ["--dataset", "mnist-sample", "--epochs", "3"]
+    command = [sys.executable, str(ROOT / "benchmarks" / "gui_stalls.py"), *args]
+    print(f"[8] QT_QPA_PLATFORM=offscreen python benchmarks/gui_stalls.py {' '.join(args)}", flush=True)
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=STALLS_TIMEOUT_S, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        print(f"    timed out after {STALLS_TIMEOUT_S} s")
+        return
+    print("\n".join(f"    {line}" for line in done.stdout.splitlines()[:120]))
+    if done.returncode != 0:
+        print(done.stderr[-2000:])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-gui", action="store_true", help="leave out the window (section 7)")
@@ -406,6 +445,7 @@ def main() -> int:
                     note="skipped; run: QT_QPA_PLATFORM=offscreen python benchmarks/gui_responsiveness.py --epochs 2")
     else:
         gui_responsiveness(data.name == "mnist", results)
+        gui_stalls(data.name == "mnist")
     print(f"total {time.perf_counter() - begin:.0f} s")
     results.finish()
     return 0
