@@ -47,6 +47,9 @@ def test_hovering_a_digit_shows_its_image_and_class(qtbot, workspace, vae_sessio
     qtbot.waitUntil(view.hover.isVisible, timeout=2000)
     assert view.hover.caption.text().startswith(vae_session.class_names[points.labels[index]])
     assert f"#{index}" in view.hover.caption.text()
+    inset = view.hover.grab().toImage()  # framed in the digit's class colour, on white
+    assert inset.pixelColor(0, inset.height() // 2).rgb() == class_colour(points.labels[index]).rgb()
+    assert inset.pixelColor(inset.width() // 2, inset.height() - 8).rgb() == 0xFFFFFFFF
 
 
 def test_a_clicked_digits_preview_hides_until_the_pointer_leaves_it(qtbot, workspace, vae_session):
