@@ -143,7 +143,6 @@ class HoverInset(QFrame):
         self.show()
         self.raise_()
 
-
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
         painter = QPainter(self)

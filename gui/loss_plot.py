@@ -230,7 +230,7 @@ class LossPlot(QWidget):
         units = {"loss": " (nats)", "recon": " (nats)", "kl": " (nats)", "beta": ""}
         for key, plot in self.plots.items():
             _set_title(plot, f"<span style='{small}'><b>{PLOT_TITLES[key]}</b>{units[key]} &nbsp; "
-                          f"{' &nbsp; '.join(legends[key])}</span>")
+                             f"{' &nbsp; '.join(legends[key])}</span>")
 
     def _set_dimension_titles(self) -> None:
         small = "font-size: 8pt"
@@ -245,7 +245,7 @@ class LossPlot(QWidget):
                     if posterior_collapsed(list(dims)) else f"sorted; dashed: {COLLAPSE_KL_THRESHOLD:g} nats")
         _set_title(self.kl_dims_plot, f"<span style='{small}'><b>{head}</b> (nats) &nbsp; {note}</span>")
         _set_title(self.in_use_plot, f"<span style='{small}'><b>Dimensions in use</b> &nbsp; "
-                                  f"KL ≥ {COLLAPSE_KL_THRESHOLD:g} nats, per epoch</span>")
+                                     f"KL ≥ {COLLAPSE_KL_THRESHOLD:g} nats, per epoch</span>")
 
     @property
     def collapse_shown(self) -> bool:

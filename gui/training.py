@@ -46,6 +46,7 @@ LIVE_POINTS_DELAY = 0.1  # seconds per step from which the latent view follows e
 # of their own, with paints and timers between them, rather than one slice of up to 100 ms. Not 0: Qt
 # runs a 0 ms single shot as a posted event, before timers that are already late.
 POINTS_AFTER_RECORD_MS = 1
+_optimiser_import_started = False  # a window has started core.training.import_optimiser_stack
 _OUT_OF_MEMORY = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
                                    getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)) if t)
 
@@ -254,7 +255,9 @@ class Training(QObject):
         self._loading: BackgroundTask | None = None
         # the imports of the first optimiser, now, while the user looks at the new window, not on the
         # first run's thread as it starts (where they held the GIL the GUI thread needed)
-        if not optimiser_stack_imported.is_set():
+        global _optimiser_import_started
+        if not (_optimiser_import_started or optimiser_stack_imported.is_set()):
+            _optimiser_import_started = True  # once a process: windows made in a row start one import
             start_detached(lambda _report: import_optimiser_stack())
 
     # ----- state -----

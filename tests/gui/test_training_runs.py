@@ -303,9 +303,14 @@ def test_a_new_window_imports_the_first_optimiser_s_modules_on_a_worker_thread(q
 
     imported_on: list[int] = []
     monkeypatch.setattr(training_module, "optimiser_stack_imported", threading.Event())  # as in a new process
+    monkeypatch.setattr(training_module, "_optimiser_import_started", False)
     monkeypatch.setattr(training_module, "import_optimiser_stack",
                         lambda: imported_on.append(threading.get_ident()))
     window = MainWindow(settings=QSettings())
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: bool(imported_on), timeout=10_000)
     assert imported_on[0] != threading.get_ident()
+    second = MainWindow(settings=QSettings())  # another window (or a test's) starts no second import
+    qtbot.addWidget(second)
+    qtbot.wait(200)
+    assert len(imported_on) == 1
