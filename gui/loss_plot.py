@@ -388,8 +388,10 @@ class LossPlot(QWidget):
         heights = sorted(self.kl_dims, reverse=True)
         self.kl_dims_bars.setOpts(x=np.arange(len(heights)), height=heights)
         if heights:
-            self.kl_dims_plot.getViewBox().setRange(xRange=(-0.6, len(heights) - 0.4),
-                                                    yRange=(0, max(max(heights), 2 * COLLAPSE_KL_THRESHOLD)),
+            # the top in nice steps, as the step plots': a height that creeps up each epoch would re-tick
+            # the axis (and draw its grid again) at every epoch's end
+            top = nice_ceiling(max(max(heights), 2 * COLLAPSE_KL_THRESHOLD))
+            self.kl_dims_plot.getViewBox().setRange(xRange=(-0.6, len(heights) - 0.4), yRange=(0, top),
                                                     padding=0.05)
         if self.in_use_series.size:
             self.in_use_plot.getViewBox().setYRange(0, max(1, len(self.kl_dims)), padding=0.1)

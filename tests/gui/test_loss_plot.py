@@ -217,3 +217,17 @@ def test_each_redraw_while_training_is_one_paint_and_an_unchanged_title_is_not_s
         process(qtbot)
     assert paints.count == 9
     assert titles_set == []
+
+
+def test_the_kl_bars_keep_their_scale_while_the_kl_creeps_up_and_always_fit(qtbot):
+    """Each epoch's KL per dimension grows a little: the bars' axis moves in nice steps (a new scale
+    at every epoch re-ticks the axis and draws its grid again), and the tallest bar always fits."""
+    plot = _plot(qtbot)
+    tops = []
+    for epoch, kl in enumerate((2.05, 2.1, 2.2, 2.35, 2.5, 3.4), start=1):
+        plot.add_epoch(_epoch(epoch, (kl, 0.5)))
+        plot.redraw()
+        top = plot.kl_dims_plot.getViewBox().viewRange()[1][1]
+        assert top >= kl
+        tops.append(top)
+    assert len(set(tops[:5])) == 1 and tops[5] > tops[4]
