@@ -376,12 +376,21 @@ def test_another_dataset_gets_a_judge_trained_in_the_background_and_then_read(qt
     session.set_points(encode_points(session.model, data))
     workspace = _shown_workspace(qtbot, session)
     morph = workspace.morph_panel
+    import threading
+
+    import core.judge_training
+
+    # the judge of 75 images can be trained before the morph is checked: it waits for the checks
+    checked, train = threading.Event(), core.judge_training.train_judge_for
+    monkeypatch.setattr(core.judge_training, "train_judge_for",
+                        lambda *args, **kwargs: (checked.wait(30), train(*args, **kwargs))[1])
 
     with qtbot.waitSignal(judge_provider().ready, timeout=30_000):
         workspace.select_indices(0, 1)
         settle(qtbot, workspace)
         assert morph.reading is None and morph.judge_strip.isHidden()
         assert "a judge for folder:" in morph.judge_note.text() and "being trained" in morph.judge_note.text()
+        checked.set()
     settle(qtbot, workspace)
     assert morph.reading is not None and len(morph.reading) == len(morph.frames)
     assert morph.judge_strip.isVisible() and morph.judge_note.text().startswith("Read as")
