@@ -49,13 +49,14 @@ def panel(qtbot, tiny_data):
     from gui.traversal_panel import TraversalPanel
 
     panel = TraversalPanel(_session(tiny_data))
-    qtbot.addWidget(panel)
+    # idle before pytest-qt closes it, which it does before fixtures end: waiting after the yield
+    # sometimes found the panel already deleted and timed out (1 suite run in 10, on two workers)
+    qtbot.addWidget(panel, before_close_func=lambda widget: _wait_idle(qtbot, widget))
     panel.resize(600, 800)
     assert panel.traversal is None  # nothing is decoded while the tab is hidden
     with qtbot.waitSignals([panel.gridChanged, panel.previewChanged], timeout=10_000):
         panel.show()
-    yield panel
-    _wait_idle(qtbot, panel)
+    return panel
 
 
 @pytest.fixture
@@ -64,15 +65,14 @@ def workspace(qtbot, tiny_data):
     from gui.explore import ExploreWorkspace
 
     workspace = ExploreWorkspace(_session(tiny_data))
-    qtbot.addWidget(workspace)
+    qtbot.addWidget(workspace, before_close_func=lambda widget: _wait_idle(qtbot, widget.traversal_panel))
     workspace.resize(1200, 800)
     workspace.show()
     qtbot.waitExposed(workspace)
     panel = workspace.traversal_panel
     with qtbot.waitSignals([panel.gridChanged, panel.previewChanged], timeout=10_000):
         workspace.tabs.setCurrentWidget(panel)
-    yield workspace
-    _wait_idle(qtbot, panel)
+    return workspace
 
 
 def _visible_sliders(panel):
