@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QCheckBox, QFrame, QLabel, QVBoxLayout, QWidget
 from core.anatomy import posterior_ellipses
 from gui.image_utils import to_qimage
 from gui.palette import CLASS_COLOURS
+from gui.plot_updates import set_curve, set_spots
 from gui.session import ModelSession
 
 HOVER_SCALE = 3
@@ -31,20 +32,6 @@ ELLIPSE_POINTS = 32  # polygon corners per toggle ellipse
 
 def class_colour(label: int) -> QColor:
     return QColor(CLASS_COLOURS[label % len(CLASS_COLOURS)])
-
-
-def _set_spots(item: pg.ScatterPlotItem, pos: np.ndarray) -> None:
-    """``item.setData(pos=pos)`` unless it is empty and stays empty: each epoch clears marks that are
-    mostly not there, and every setData repaints the whole plot (benchmarks/gui_stalls.py)."""
-    if len(pos) or len(item.data):
-        item.setData(pos=pos)
-
-
-def _set_curve(item: pg.PlotCurveItem | pg.PlotDataItem, xs, ys) -> None:
-    """``item.setData(xs, ys)`` unless it is empty and stays empty (see _set_spots)."""
-    old_xs = item.getData()[0]
-    if len(xs) or (old_xs is not None and len(old_xs)):
-        item.setData(xs, ys)
 
 
 class QuietScatter(pg.ScatterPlotItem):
@@ -214,15 +201,15 @@ class LatentOverlays:
         """Plane coordinates: the path's curve (K, 2), its frame positions (T, 2), endpoints (E, 2)."""
         empty = np.zeros((0, 2), np.float32)
         curve = empty if curve is None else np.asarray(curve, np.float32)
-        _set_curve(self.path_curve, curve[:, 0], curve[:, 1])
-        _set_spots(self.path_frames, empty if frames is None or len(frames) > 300 else frames)
-        _set_spots(self.endpoint_markers, empty if endpoints is None else endpoints)
+        set_curve(self.path_curve, curve[:, 0], curve[:, 1])
+        set_spots(self.path_frames, empty if frames is None or len(frames) > 300 else frames)
+        set_spots(self.endpoint_markers, empty if endpoints is None else endpoints)
         if curve.size == 0:
-            _set_spots(self.current_marker, empty)
+            set_spots(self.current_marker, empty)
 
     def set_current(self, plane: np.ndarray | None) -> None:
         """Mark the morph's current frame (2,) on the plane; None clears."""
-        _set_spots(self.current_marker, np.zeros((0, 2)) if plane is None else np.asarray(plane, np.float32)[None])
+        set_spots(self.current_marker, np.zeros((0, 2)) if plane is None else np.asarray(plane, np.float32)[None])
 
     def move_endpoint(self, index: int, plane: np.ndarray) -> None:
         """Move one picked point's marker (a drag in progress) to ``plane`` (2,)."""
@@ -230,23 +217,23 @@ class LatentOverlays:
         if index < len(xs):
             positions = np.column_stack([xs, ys]).astype(np.float32)
             positions[index] = plane
-            _set_spots(self.endpoint_markers, positions)
+            set_spots(self.endpoint_markers, positions)
 
     # --- the Inside tab's marks ---------------------------------------------------------------
 
     def show_sample(self, z_plane: np.ndarray | None, ellipse: np.ndarray | None = None) -> None:
         """Plane coordinates of a drawn z (2,) and the 1-sigma ellipse (P, 2) it came from; None clears."""
         empty = np.zeros((0, 2), np.float32)
-        _set_spots(self.sample_marker, empty if z_plane is None else np.asarray(z_plane, np.float32).reshape(1, 2))
+        set_spots(self.sample_marker, empty if z_plane is None else np.asarray(z_plane, np.float32).reshape(1, 2))
         outline = empty if ellipse is None or z_plane is None else np.asarray(ellipse, np.float32)
-        _set_curve(self.sample_ellipse, outline[:, 0], outline[:, 1])
+        set_curve(self.sample_ellipse, outline[:, 0], outline[:, 1])
 
     def show_probe(self, plane_xy: np.ndarray | None, ellipse: np.ndarray | None = None) -> None:
         """Mark a drawn (or loaded) digit: its mu on the plane (2,) and its 1-sigma ellipse (P, 2)."""
         empty = np.zeros((0, 2), np.float32)
-        _set_spots(self.probe_marker, empty if plane_xy is None else np.asarray(plane_xy, np.float32).reshape(1, 2))
+        set_spots(self.probe_marker, empty if plane_xy is None else np.asarray(plane_xy, np.float32).reshape(1, 2))
         outline = empty if ellipse is None or plane_xy is None else np.asarray(ellipse, np.float32)
-        _set_curve(self.probe_ellipse, outline[:, 0], outline[:, 1])
+        set_curve(self.probe_ellipse, outline[:, 0], outline[:, 1])
 
     # --- posterior ellipses -------------------------------------------------------------------
 
@@ -254,13 +241,13 @@ class LatentOverlays:
         """Draw the 1-sigma posterior ellipse of these encoded digits (rows of session.points)."""
         points = self.session.points
         if points is None or points.sigmas is None or not indices:
-            _set_curve(self.ellipse_curve, [], [])
+            set_curve(self.ellipse_curve, [], [])
             return
         gap = np.full((1, 2), np.nan, np.float32)  # NaN rows split the polygons (connect="finite")
         outlines = [np.vstack([points.projection.ellipse(points.latents[i], points.sigmas[i]), gap])
                     for i in indices if 0 <= i < len(points.latents)]
         polygon = np.vstack(outlines) if outlines else np.zeros((0, 2), np.float32)
-        _set_curve(self.ellipse_curve, polygon[:, 0], polygon[:, 1])
+        set_curve(self.ellipse_curve, polygon[:, 0], polygon[:, 1])
 
     def posterior_ellipse_indices(self) -> np.ndarray:
         """The digits (rows of session.points) whose ellipses the toggle draws: a seeded random few."""
@@ -281,7 +268,7 @@ class LatentOverlays:
             self.ellipses_box.setToolTip("An autoencoder has no posterior to draw: z = μ, no σ")
         show = self.ellipses_box.isChecked() and points is not None and points.sigmas is not None
         for curve in self.cloud_curves.values():
-            _set_curve(curve, [], [])
+            set_curve(curve, [], [])
         if not show:
             return
         rows = self.posterior_ellipse_indices()

@@ -25,6 +25,7 @@ from gui.decision_regions import DecisionRegionLayer
 from gui.latent_manifold import ManifoldImage, ManifoldLayer
 from gui.latent_overlays import HoverInset, LatentOverlays, QuietScatter, class_colour
 from gui.palette import CLASS_COLOURS
+from gui.plot_updates import set_axis_label, settle_view
 from gui.session import ModelSession
 
 POINT_SIZE = 5
@@ -230,11 +231,7 @@ class LatentView(QWidget):
             classes = max(len(self.session.class_names), int(self._labels.max()) + 1)
             for label in range(classes):
                 self._place_class(label, self._plane[self._labels == label])
-            if any(self.view_box.autoRangeEnabled()):
-                # fitted now, not by pyqtgraph as the next paint begins: a range that changes during a
-                # paint asks for a second paint of every item (8-40 ms with 10,000 digits)
-                self.view_box.updateAutoRange()
-                self.view_box.updateMatrix()  # the items see the new transform now, not mid-paint either
+            settle_view(self.view_box)  # a range fitted mid-paint: a second paint of 10,000 digits
         self._update_notes()
         self.schedule_manifold()
 
@@ -296,9 +293,8 @@ class LatentView(QWidget):
             return
         dims = model.config.latent_dim
         projected = points is not None and dims > 2
-        for side, text in (("bottom", "PC 1" if projected else "z₁"), ("left", "PC 2" if projected else "z₂")):
-            if self.plot.getPlotItem().getAxis(side).labelText != text:  # a label set again re-lays the plot out
-                self.plot.setLabel(side, text)
+        set_axis_label(self.plot.getPlotItem(), "bottom", "PC 1" if projected else "z₁")
+        set_axis_label(self.plot.getPlotItem(), "left", "PC 2" if projected else "z₂")
         if projected:
             first, second = points.projection.explained
             self.projection_note.setText(f"PCA projection of {dims}-D latent: {first:.0%} + {second:.0%} of variance. "

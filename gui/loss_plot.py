@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVB
 from core.evaluation import COLLAPSE_KL_THRESHOLD, dimensions_in_use, posterior_collapsed
 from core.run_record import EpochRow, History
 from core.training import EpochReport, StepReport
+from gui.plot_updates import set_title, settle_view
 
 REDRAW_HZ = 4
 TRANSIENT_FRACTION = 0.1  # the first 10% of a curve's points are left out of its y-range (from 10 points on)
@@ -65,13 +66,6 @@ def fitted_range(values: np.ndarray, *, transient: float = TRANSIENT_FRACTION) -
     span = high - low if high > low else max(abs(high) * 0.1, 1e-6)
     step = nice_ceiling(span / 4)
     return math.floor(low / step) * step, math.ceil(high / step) * step if high > low else high + step
-
-
-def _set_title(plot: pg.PlotItem, html: str) -> None:
-    """Set a plot's title unless it already reads ``html``: a title set again re-lays the plots out
-    and repaints them all, and the per-dimension titles are set at every epoch's end."""
-    if plot.titleLabel.text != html:
-        plot.setTitle(html)
 
 
 class GrowableSeries:
@@ -229,7 +223,7 @@ class LossPlot(QWidget):
         }
         units = {"loss": " (nats)", "recon": " (nats)", "kl": " (nats)", "beta": ""}
         for key, plot in self.plots.items():
-            _set_title(plot, f"<span style='{small}'><b>{PLOT_TITLES[key]}</b>{units[key]} &nbsp; "
+            set_title(plot, f"<span style='{small}'><b>{PLOT_TITLES[key]}</b>{units[key]} &nbsp; "
                              f"{' &nbsp; '.join(legends[key])}</span>")
 
     def _set_dimension_titles(self) -> None:
@@ -243,8 +237,8 @@ class LossPlot(QWidget):
             head = f"KL per dimension: {used} of {len(dims)} in use"
             note = (f"<span style='color:{VAL_COLOUR}'>posterior collapse: the decoder ignores z</span>"
                     if posterior_collapsed(list(dims)) else f"sorted; dashed: {COLLAPSE_KL_THRESHOLD:g} nats")
-        _set_title(self.kl_dims_plot, f"<span style='{small}'><b>{head}</b> (nats) &nbsp; {note}</span>")
-        _set_title(self.in_use_plot, f"<span style='{small}'><b>Dimensions in use</b> &nbsp; "
+        set_title(self.kl_dims_plot, f"<span style='{small}'><b>{head}</b> (nats) &nbsp; {note}</span>")
+        set_title(self.in_use_plot, f"<span style='{small}'><b>Dimensions in use</b> &nbsp; "
                                      f"KL ≥ {COLLAPSE_KL_THRESHOLD:g} nats, per epoch</span>")
 
     @property
@@ -373,9 +367,7 @@ class LossPlot(QWidget):
             self._follow_view()
         self._redraw_epochs()
         for plot in (*self.plots.values(), self.kl_dims_plot, self.in_use_plot):
-            # new ranges take effect now: pyqtgraph would apply them as the paint begins, and items
-            # that change mid-paint (the clipped, downsampled curves) ask for a second paint
-            plot.getViewBox().updateMatrix()
+            settle_view(plot.getViewBox())  # the clipped, downsampled curves would change mid-paint
 
     def _redraw_epochs(self) -> None:
         epochs = (self.train_epoch_series.size, self.val_series.size, self.in_use_series.size, self.kl_dims)

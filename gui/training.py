@@ -33,7 +33,7 @@ from core.models import LatentModel
 from core.points import SCATTER_LIMIT, EncodedPoints, encode_points, points_from_codes
 from core.run_record import RunRecord
 from core.training import (EpochReport, RunStatus, StepReport, Trainer, TrainingControl, check_fits,
-                           import_optimiser_stack, optimiser_stack_imported)
+                           import_optimiser_stack)
 from gui.judges import judge_provider
 from gui.session import ModelSession
 from gui.workers import BackgroundTask, start_detached
@@ -256,7 +256,7 @@ class Training(QObject):
         # the imports of the first optimiser, now, while the user looks at the new window, not on the
         # first run's thread as it starts (where they held the GIL the GUI thread needed)
         global _optimiser_import_started
-        if not (_optimiser_import_started or optimiser_stack_imported.is_set()):
+        if not _optimiser_import_started:
             _optimiser_import_started = True  # once a process: windows made in a row start one import
             start_detached(lambda _report: import_optimiser_stack())
 

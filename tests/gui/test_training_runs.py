@@ -302,8 +302,7 @@ def test_a_new_window_imports_the_first_optimiser_s_modules_on_a_worker_thread(q
     from gui.main_window import MainWindow
 
     imported_on: list[int] = []
-    monkeypatch.setattr(training_module, "optimiser_stack_imported", threading.Event())  # as in a new process
-    monkeypatch.setattr(training_module, "_optimiser_import_started", False)
+    monkeypatch.setattr(training_module, "_optimiser_import_started", False)  # as in a new process
     monkeypatch.setattr(training_module, "import_optimiser_stack",
                         lambda: imported_on.append(threading.get_ident()))
     window = MainWindow(settings=QSettings())
