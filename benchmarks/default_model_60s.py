@@ -24,7 +24,8 @@ def train_for(seconds: float, batch_size: int | None, lr: float | None, quick: b
     from core.config import ModelConfig, TrainConfig
     from core.data import load_dataset
     from core.evaluation import evaluate
-    from core.training import Trainer, TrainingControl
+    from core.training import Trainer
+    from core.training_control import TrainingControl
 
     defaults = TrainConfig()
     dataset = "mnist-sample" if quick else "mnist"

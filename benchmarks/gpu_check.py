@@ -23,6 +23,9 @@ Without a CUDA device it prints one line and exits 0. With one, it:
 Section 3 also times the graphed batch-128 runs with a step report every REPORT_EVERY steps instead
 of every step (each report waits for the GPU to copy its figures to the host).
 
+Sections 1 and 2 live in benchmarks/_cuda_correctness.py; the models, the data and the timed
+Trainer run that every section uses, in benchmarks/_cuda_runs.py.
+
 Targets (H100): one epoch of the reference VAE at batch 128, validation included, <= 0.25 s; one
 epoch of the default 2-D VAE <= 0.25 s; the default 2-D VAE at <= 140 nats in <= 10 s; the GPU
 >= 10x faster than the 2-core CPU.
@@ -35,18 +38,17 @@ epoch of the default 2-D VAE <= 0.25 s; the default 2-D VAE at <= 140 nats in <=
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 
 import _common  # noqa: F401  (sets sys.path and the data dir)
 from _common import MARKER, ROOT, Results, machine, median
+from _cuda_correctness import check_exact_resume, check_finite_run, compare_graphed_and_eager
+from _cuda_runs import epoch_list, fitted, load_data, models, timed_run
 
 import torch
 
@@ -61,171 +63,13 @@ STALLS_TIMEOUT_S = 120
 REPORT_EVERY = 8  # the sparser step report timed beside the window's one-per-step
 
 
-def _models():
-    from core.config import ModelConfig
-
-    return {"reference VAE 784-400-20": ModelConfig(hidden=(400,), latent_dim=20),
-            "default 2-D VAE 512-256": ModelConfig()}
-
-
-def load_data(tiny: bool):
-    """Full MNIST when $LATENT_MORPH_DATA holds it (no download attempt), else the offline sample."""
-    from core.config import TrainConfig
-    from core.data import load_dataset
-    from core.errors import DatasetError
-
-    val_fraction = TrainConfig().val_fraction
-    if not tiny:
-        try:
-            return load_dataset("mnist", _common.data_dir(), val_fraction=val_fraction, download=False)
-        except DatasetError as exc:
-            print(f"full MNIST not found ({str(exc)[:120]}...): using the offline sample")
-    data = load_dataset("mnist-sample", val_fraction=val_fraction)
-    return data.head(1200) if tiny else data
-
-
-def _fit(model_config, data):
-    return replace(model_config, num_classes=data.num_classes, image_shape=data.image_shape)
-
-
-def _sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def _epoch_list(seconds) -> list[float]:
-    return [round(s, 3) for s in seconds]
-
-
-def timed_run(model_config, data, device: str, batch_size: int, epochs: int, graphs: bool | None = None,
-              on_epoch=None, report_every: int = 1) -> dict:
-    """Train ``epochs`` epochs; seconds of each epoch (end of one epoch's validation to the next's)
-    and the peak GPU memory (MB; None on the CPU). ``graphs`` None: the Trainer's default.
-    ``report_every``: TrainConfig.step_report_every (each report copies the figures to the host)."""
-    from core.config import TrainConfig
-    from core.training import Trainer
-
-    train_config = TrainConfig(dataset=data.name, epochs=epochs, batch_size=batch_size, device=device,
-                               step_report_every=report_every)
-    if device == "cuda":  # the previous run's dataset copy must not count in this run's peak
-        gc.collect()
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    marks: list[float] = []
-    steps_done: list[float] = []  # when each epoch's last step report came (its .tolist() syncs)
-
-    def last_step(report):
-        if report.step == report.steps_per_epoch:
-            steps_done.append(time.perf_counter())
-
-    def mark(report):
-        marks.append(time.perf_counter())  # after validation: synced
-        if on_epoch is not None:
-            on_epoch(report)
-
-    trainer = Trainer(_fit(model_config, data), train_config, data, on_epoch=mark, on_step=last_step,
-                      cuda_graphs=graphs)
-    _sync(device)
-    start = time.perf_counter()
-    result = trainer.run()
-    _sync(device)
-    ends = [start, *marks]
-    seconds = [b - a for a, b in zip(ends, ends[1:])]
-    # the epoch's end: validation, the timeline's snapshot, the record's host copies, the callback
-    end_seconds = [m - s for s, m in zip(steps_done, marks)]
-    peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
-    graphed = trainer._graphed is not None
-    note = trainer.graph_note
-    del trainer
-    return {"epoch_seconds": seconds, "end_seconds": end_seconds, "peak_mb": peak, "result": result, "graphed": graphed, "graph_note": note}
-
-
-# ----- 1. a short CUDA run, finite -----
-def check_finite_run(data, device: str, results: Results) -> None:
-    from core.evaluation import evaluate
-
-    model_config = _models()["reference VAE 784-400-20"]
-    run = timed_run(model_config, data, device, 128, 2)
-    result = run["result"]
-    last = result.history.epochs[-1] if result.history.epochs else None
-    weights_finite = all(bool(torch.isfinite(t).all()) for t in result.model.state_dict().values())
-    metrics = evaluate(result.model, data.test_x, data.test_y)
-    figures = [] if last is None else [last.train_loss, last.val_loss, metrics["elbo"]]
-    ok = result.status == "finished" and weights_finite and bool(figures) and all(map(math.isfinite, figures))
-    print(f"[1] {device} run: {result.status}, graphed {run['graphed']} {run['graph_note']!r}, "
-          f"epochs {_epoch_list(run['epoch_seconds'])} s, val loss {last.val_loss if last else float('nan'):.2f}, "
-          f"test -ELBO {metrics['elbo']:.2f}, weights finite: {weights_finite}", flush=True)
-    results.add(f"{device} training run (reference VAE, 2 epochs) finite", ok, target="True", met=ok,
-                note=f"test -ELBO {metrics['elbo']:.2f} nats on {data.name}; CUDA graphs "
-                     f"{'used' if run['graphed'] else 'not used ' + run['graph_note']}")
-
-
-# ----- 2. exact resume -----
-def check_exact_resume(data, device: str, results: Results, tmp_dir: str, graphs: bool) -> object:
-    from core.config import TrainConfig
-    from core.files import load_checkpoint
-    from core.training import Trainer, TrainingControl
-
-    mode = "graphed" if graphs else "eager"
-    data = data.head(5000)
-    model_config = _fit(_models()["reference VAE 784-400-20"], data)
-    train_config = TrainConfig(dataset=data.name, epochs=2, batch_size=128, device=device, seed=3)
-    steps = math.ceil(len(data.train_x) / train_config.batch_size)
-    stops = (steps // 3, steps + steps // 2)  # mid-epoch 1, then mid-epoch 2
-    path = os.path.join(tmp_dir, f"resume-{mode}.safetensors")
-    uninterrupted = Trainer(model_config, train_config, data, cuda_graphs=graphs).run()
-    resume, notes = None, []
-    for stop in stops:
-        control = TrainingControl()
-
-        def maybe_stop(report, stop=stop, control=control):
-            if report.global_step == stop:
-                control.request_stop()
-
-        trainer = Trainer(model_config, train_config, data, control=control, on_step=maybe_stop,
-                          checkpoint_path=path, resume=resume, cuda_graphs=graphs)
-        notes.append(trainer.resume_note)
-        stopped = trainer.run()
-        notes.append(trainer.graph_note)
-        if stopped.status != "cancelled" or stopped.position.global_step != stop:
-            results.add(f"{device} cancel + resume == uninterrupted, {mode} (torch.equal)", False, target="True",
-                        met=False, note=f"the stop at step {stop} did not happen: {stopped.status}, {stopped.message}")
-            return uninterrupted
-        resume = load_checkpoint(path)
-    final = Trainer(model_config, train_config, data, resume=resume, cuda_graphs=graphs)
-    notes.append(final.resume_note)
-    result = final.run()
-    notes.append(final.graph_note)
-    a, b = uninterrupted.model.state_dict(), result.model.state_dict()
-    same_weights = all(torch.equal(a[k], b[k]) for k in a)
-    same_steps = result.history.steps == uninterrupted.history.steps
-    same_noise = torch.equal(uninterrupted.record.noise_rng_state, result.record.noise_rng_state)
-    ok = (result.status == "finished" and same_weights and same_steps and same_noise
-          and resume.noise_rng_device == device and not any(notes))
-    print(f"[2] {device} {mode} resume (stops at steps {stops} of {2 * steps}): weights equal {same_weights}, "
-          f"step history equal {same_steps}, noise state equal {same_noise}, "
-          f"saved noise device {resume.noise_rng_device!r}, notes {[n for n in notes if n]}", flush=True)
-    results.add(f"{device} cancel + resume == uninterrupted, {mode} (torch.equal)", ok, target="True", met=ok,
-                note=f"stopped at steps {stops}")
-    return uninterrupted
-
-
-def compare_graphed_and_eager(graphed, eager, results: Results) -> None:
-    a, b = graphed.model.state_dict(), eager.model.state_dict()
-    same = all(torch.equal(a[k], b[k]) for k in a)
-    gap = max(float((a[k] - b[k]).abs().max()) for k in a)
-    print(f"[2] graphed run == eager run: weights equal {same} (max |difference| {gap:.3g}), "
-          f"step history equal {graphed.history.steps == eager.history.steps}", flush=True)
-    results.add("graphed run == eager run, bit for bit", same, note=f"max weight difference {gap:.3g}")
-
-
 # ----- 3-5. epoch times, CUDA and CPU, peak memory -----
 def epoch_times(data, device: str, results: Results, gpu_epochs: int) -> dict:
     from core.device import describe_device
-    from core.training import cpu_has_fast_bf16
+    from core.device import cpu_has_fast_bf16
 
     rows, threads = [], torch.get_num_threads()
-    for name, model_config in _models().items():
+    for name, model_config in models().items():
         for batch in (128, 1024):
             eager = timed_run(model_config, data, device, batch, gpu_epochs, graphs=False)
             graphed = timed_run(model_config, data, device, batch, gpu_epochs, graphs=True)
@@ -238,20 +82,20 @@ def epoch_times(data, device: str, results: Results, gpu_epochs: int) -> dict:
             graphed_s = median(graphed["epoch_seconds"][1:] or graphed["epoch_seconds"])
             rows.append((name, batch, eager_s, graphed_s if graphed["graphed"] else None, cpu["epoch_seconds"][0],
                          graphed["peak_mb"] or eager["peak_mb"]))
-            print(f"[3] {name} batch {batch}: eager {_epoch_list(eager['epoch_seconds'])} s; graphed "
-                  f"{_epoch_list(graphed['epoch_seconds'])} s {graphed['graph_note']} (of which epoch end "
-                  f"{_epoch_list(graphed['end_seconds'])} s); "
-                  f"cpu x{CPU_THREADS} {_epoch_list(cpu['epoch_seconds'])} s", flush=True)
+            print(f"[3] {name} batch {batch}: eager {epoch_list(eager['epoch_seconds'])} s; graphed "
+                  f"{epoch_list(graphed['epoch_seconds'])} s {graphed['graph_note']} (of which epoch end "
+                  f"{epoch_list(graphed['end_seconds'])} s); "
+                  f"cpu x{CPU_THREADS} {epoch_list(cpu['epoch_seconds'])} s", flush=True)
     # each step report copies its figures to the host, which waits for the GPU: the CPU cannot queue
     # the next replays ahead. The window reports every step (its emits are coalesced to 10 a second);
     # these rows say whether reporting every REPORT_EVERY steps on CUDA would pay (not yet measured)
-    for name, model_config in _models().items():
+    for name, model_config in models().items():
         sparse = timed_run(model_config, data, device, 128, gpu_epochs, graphs=True, report_every=REPORT_EVERY)
         sparse_s = median(sparse["epoch_seconds"][1:] or sparse["epoch_seconds"])
         every = next(row for row in rows if row[0] == name and row[1] == 128)
         every_s = every[3] if every[3] is not None else every[2]
         print(f"[3] {name} batch 128, graphed, a report every {REPORT_EVERY} steps: "
-              f"{_epoch_list(sparse['epoch_seconds'])} s (every step: {every_s:.3f} s)", flush=True)
+              f"{epoch_list(sparse['epoch_seconds'])} s (every step: {every_s:.3f} s)", flush=True)
         results.add(f"{device} epoch, {name}, batch 128, graphed, step report every {REPORT_EVERY} steps",
                     sparse_s, "s", note=f"{every_s / sparse_s:.2f}x the speed of a report every step "
                                         f"({every_s:.3f} s), the window's setting")
@@ -299,7 +143,7 @@ def precision_variants(data, device: str, results: Results, gpu_epochs: int) -> 
     """Reference VAE, batch 1,024, graphed: float32, TF32 matmuls, bf16 autocast; epoch time and test -ELBO."""
     from core.evaluation import evaluate_elbo
 
-    model_config = _models()["reference VAE 784-400-20"]
+    model_config = models()["reference VAE 784-400-20"]
     variants = {"float32": {}, "TF32 matmuls": {"tf32": True}, "bf16 autocast": {"bf16": True}}
     base = None
     for label, how in variants.items():
@@ -316,7 +160,7 @@ def precision_variants(data, device: str, results: Results, gpu_epochs: int) -> 
             os.environ.pop("LATENT_MORPH_CUDA_BF16", None)
         seconds = median(run["epoch_seconds"][1:] or run["epoch_seconds"])
         base = base or (seconds, elbo)
-        print(f"[6] {label}: epochs {_epoch_list(run['epoch_seconds'])} s, test -ELBO {elbo:.2f} nats "
+        print(f"[6] {label}: epochs {epoch_list(run['epoch_seconds'])} s, test -ELBO {elbo:.2f} nats "
               f"after {gpu_epochs} epochs, graphed {run['graphed']}", flush=True)
         results.add(f"reference VAE batch 1024, {label}: epoch", seconds, "s",
                     note=f"{base[0] / seconds:.2f}x float32's speed; test -ELBO {elbo:.2f} nats "
@@ -329,7 +173,7 @@ def time_to_target(data, device: str, results: Results, max_epochs: int) -> None
     from core.config import ModelConfig
     from core.evaluation import evaluate_elbo
 
-    model_config = _fit(ModelConfig(), data)
+    model_config = fitted(ModelConfig(), data)
     test_x, test_y = data.test_x.to(device), data.test_y.to(device)
     curve: list[tuple[int, float, float]] = []  # (epoch, training seconds so far, test -ELBO)
     eval_seconds = 0.0

@@ -69,7 +69,7 @@ def _bench_window(app, data_dir: str | None, dataset_limit: int | None):
     _gui.process(app, 3)
     # a user clicks Train seconds after the window is ready, once the optimiser's imports it starts in
     # the background are done (gui/training.py): a run is measured from then
-    from core.training import optimiser_stack_imported
+    from core.optimiser import optimiser_stack_imported
 
     deadline = time.perf_counter() + 60
     while not optimiser_stack_imported.is_set() and time.perf_counter() < deadline:
@@ -213,7 +213,7 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}")
     import torch
 
-    from gui.training import training_threads
+    from gui.training_worker import training_threads
 
     all_threads = torch.get_num_threads()
     # headless on all threads, headless on the window's threads and the window's run, interleaved

@@ -134,7 +134,7 @@ def soak_child(runs: int, diagnose: bool, hidden: str = "64", epochs: int = 1, r
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    import gui.main_window as main_window
+    import gui.model_files as model_files
     from gui.main_window import MainWindow
 
     questions = []
@@ -155,7 +155,7 @@ def soak_child(runs: int, diagnose: bool, hidden: str = "64", epochs: int = 1, r
         clicker.timeout.connect(click_discard)
         clicker.start()
     else:
-        main_window.QMessageBox.question = staticmethod(discard)
+        model_files.QMessageBox.question = staticmethod(discard)
     settings_dir = tempfile.mkdtemp(prefix="lm-bench-")
     settings = QSettings(os.path.join(settings_dir, "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, data_dir=_common.data_dir(), remember_settings=False)

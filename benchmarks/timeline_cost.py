@@ -85,7 +85,7 @@ def snapshot_seconds(data, repeats: int) -> float:
     from core.config import ModelConfig
     from core.models import build_model
     from core.timeline import TimelineRecorder
-    from core.training import uses_bf16_autocast
+    from core.device import uses_bf16_autocast
     from core.device import resolve_device
 
     model = build_model(ModelConfig())

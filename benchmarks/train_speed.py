@@ -195,10 +195,10 @@ def main() -> None:
         results.add("baseline achieved matmul FLOP/s", baseline["samples_per_second"] * TRAIN_FLOPS / 1e9, "GFLOP/s")
     results.add("machine fp32 matmul peak (2048^2, median of 7)", peak / 1e9, "GFLOP/s",
                 note=f"engine at {100 * achieved / peak:.0f}% of it")
-    from core import training as engine_training
+    from core.device import cpu_has_fast_bf16
 
     results.add("machine bf16 matmul peak (2048^2, median of 7)", peak_bf16 / 1e9, "GFLOP/s",
-                note="the engine trains under bf16 autocast here" if engine_training.cpu_has_fast_bf16()
+                note="the engine trains under bf16 autocast here" if cpu_has_fast_bf16()
                 else "not used: no AMX/AVX512-BF16")
     results.finish()
 

@@ -1,5 +1,5 @@
 """Traversal speed: a 16-D traversal grid (16 dimensions x 11 images) decoded (core.traversal.traverse, one
-decoder pass) and painted in the Traverse tab (gui.traversal_panel.TraversalGridView: tiling, the QImage,
+decoder pass) and painted in the Traverse tab (gui.traversal_views.TraversalGridView: tiling, the QImage,
 the labelled paint), timed separately; and one slider move's decode (1 + 2 x 16 images: the live image and
 every slider's end previews).
 
@@ -64,7 +64,7 @@ def main() -> None:
     try:
         import _gui
         app = _gui.app()
-        from gui.traversal_panel import TraversalGridView
+        from gui.traversal_views import TraversalGridView
     except Exception as exc:
         results.skip("paint the grid (TraversalGridView)", f"{type(exc).__name__}: {exc}")
         results.add("decode + paint a 16-D grid", decode_ms, "ms", f"<= {TARGET_MS:g} ms", None,

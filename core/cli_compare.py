@@ -2,8 +2,7 @@
 one row each (core.comparison.comparison_row, which the window's Compare view shows too).
 
 core.cli registers the command (``add_compare_parser``, ``cmd_compare``, ``compare_table`` for its
-text output); its flag helpers and loaders are imported from there when the parser is built or the
-command runs (core.cli imports this module).
+text output); ``compare_table`` imports core.cli's ``_text`` when it runs (core.cli imports this module).
 """
 
 from __future__ import annotations
@@ -11,13 +10,14 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
+from core.cli_args import BadInput, metric_flags
+from core.cli_loading import load_model, load_test_split
+from core.cli_progress import with_bound_bar
 from core.comparison import MAX_COMPARED, MIN_COMPARED, ComparisonError
 
 
 def add_compare_parser(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add `compare` to core.cli's sub-commands; ``common`` adds --json, --debug and --device."""
-    from core.cli import metric_flags
-
     compare = sub.add_parser(
         "compare", help="evaluate 2 to 4 models on the same test images, one row each",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -42,22 +42,21 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     draws: {"models": [{"checkpoint", "kind", "beta" (null for an autoencoder), "latent_dim", and evaluate's
     fields}, ...], "dataset"}. The models must share image shape and class count with the test images.
     Each row is core.comparison.comparison_row, which the window's Compare view shows too."""
-    from core.cli import BadInput, _load_model, _test_split, _with_bound_bar
     from core.comparison import comparison_row
 
     paths = args.checkpoint
     if not MIN_COMPARED <= len(paths) <= MAX_COMPARED:
         raise BadInput(f"compare takes {MIN_COMPARED} to {MAX_COMPARED} models, got {len(paths)}: "
                        "give each model file after its own --checkpoint")
-    loaded = [_load_model(path, args.device) for path in paths]
+    loaded = [load_model(path, args.device) for path in paths]
     first = loaded[0][1].config
     for path, (_, model) in zip(paths[1:], loaded[1:]):
         _same_shape(path, model.config, f"the first model ({paths[0]})", first.image_shape, first.num_classes)
-    data = _test_split(loaded[0][0], args.data_dir, args.dataset)
+    data = load_test_split(loaded[0][0], args.data_dir, args.dataset)
     _same_shape(paths[0], first, f"the test images of {data.name}", data.image_shape, data.num_classes)
     rows = []
     for number, (path, (_, model)) in enumerate(zip(paths, loaded), 1):
-        rows.append(_with_bound_bar(f"model {number}/{len(paths)}: ", args.iw_samples, lambda progress: comparison_row(
+        rows.append(with_bound_bar(f"model {number}/{len(paths)}: ", args.iw_samples, lambda progress: comparison_row(
             path, model, data, args.iw_samples, args.samples, progress, args.data_dir)))
     return {"models": rows, "dataset": data.name}
 
@@ -65,7 +64,6 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
 def _same_shape(path: str, config, other: str, image_shape: tuple[int, ...], num_classes: int) -> None:
     """Refuses (exit 2) a model whose image shape or class count is not ``other``'s
     (core.comparison.check_comparable says how)."""
-    from core.cli import BadInput
     from core.comparison import check_comparable
 
     try:

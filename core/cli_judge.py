@@ -14,6 +14,9 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
+from core.cli_args import BadInput, whole_number
+from core.cli_progress import ProgressBar
+
 HELP = "train the judge that reads a dataset other than MNIST (Fashion-MNIST, KMNIST, a folder)"
 DESCRIPTION = ("Train the small CNN classifier that reads what a model of this dataset draws (its prior draws, "
                "morph frames, decision regions), and keep it beside the data for evaluate, compare and the "
@@ -23,22 +26,20 @@ MAX_EPOCHS = 50
 
 def add_judge_parser(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add `judge` to core.cli's sub-commands; ``common`` adds --json, --debug and --device."""
-    from core.cli import _whole
     from core.judge_training import ON_DEMAND_EPOCHS
 
     p = sub.add_parser("judge", help=HELP, description=DESCRIPTION)
     p.add_argument("--dataset", required=True, help="fashion-mnist | kmnist | folder:PATH")
     p.add_argument("--data-dir", default=None, help="where datasets live (default: $LATENT_MORPH_DATA or a "
                                                     "per-user folder); the judge is kept there")
-    p.add_argument("--epochs", type=_whole(1, MAX_EPOCHS), default=ON_DEMAND_EPOCHS,
+    p.add_argument("--epochs", type=whole_number(1, MAX_EPOCHS), default=ON_DEMAND_EPOCHS,
                    help="passes over the training images (default %(default)s)")
-    p.add_argument("--seed", type=_whole(0, 2**31 - 1), default=0)
+    p.add_argument("--seed", type=whole_number(0, 2**31 - 1), default=0)
     common(p)
 
 
 def cmd_judge(args: argparse.Namespace) -> dict[str, Any]:
     """Train and keep the judge for --dataset; print where it went and its test accuracy."""
-    from core.cli import BadInput, ProgressBar
     from core.data import load_dataset
     from core.errors import DatasetError
     from core.judge import JudgeUnavailable, can_train_judge_for, judges

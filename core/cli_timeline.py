@@ -6,14 +6,15 @@ One frame per snapshot the training kept (core.timeline): the test points colour
 axes, with the epoch, the step and the loss in nats as a caption. A file without a timeline (saved
 by an older version) is refused with exit status 2.
 
-core.cli registers the command (``add_timeline_parser``, ``cmd_timeline``); its flag converters and
-loaders are imported from there when the parser is built or the command runs (core.cli imports this module).
+core.cli registers the command (``add_timeline_parser``, ``cmd_timeline``).
 """
 
 from __future__ import annotations
 
 import argparse
 from typing import Any, Callable
+
+from core.cli_args import BadInput, real_number, whole_number
 
 HELP = "replay the clusters forming: the training timeline kept in a model file, as an animation"
 DESCRIPTION = ("Write the training timeline of a model file as an animation: one frame per snapshot (the "
@@ -23,7 +24,6 @@ DESCRIPTION = ("Write the training timeline of a model file as an animation: one
 
 def add_timeline_parser(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add `timeline` to core.cli's sub-commands; ``common`` adds --json, --debug and --device."""
-    from core.cli import _real, _whole
     from core.export import MAX_FPS
     from core.timeline_export import DEFAULT_FPS, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
 
@@ -31,17 +31,16 @@ def add_timeline_parser(sub: argparse._SubParsersAction, common: Callable[[argpa
     p.add_argument("--checkpoint", required=True, metavar="FILE", help="a model file trained by this version")
     p.add_argument("--out", required=True, help="the animation, its format by the suffix: .gif, .mp4, .webp or "
                                                 ".apng (animated PNG)")
-    p.add_argument("--fps", type=_real(0, MAX_FPS, low_open=True), default=DEFAULT_FPS,
+    p.add_argument("--fps", type=real_number(0, MAX_FPS, low_open=True), default=DEFAULT_FPS,
                    help="snapshots per second (default %(default)s)")
-    p.add_argument("--size", type=_whole(MIN_SIZE, MAX_SIZE), default=DEFAULT_SIZE,
+    p.add_argument("--size", type=whole_number(MIN_SIZE, MAX_SIZE), default=DEFAULT_SIZE,
                    help=f"the plot's side in px, {MIN_SIZE} to {MAX_SIZE} (default %(default)s)")
     common(p)
 
 
 def cmd_timeline(args: argparse.Namespace) -> dict[str, Any]:
     """Export --checkpoint's timeline to --out. Bad input (a wrong suffix, no timeline in the file)
-    raises core.cli.BadInput (exit 2)."""
-    from core.cli import BadInput
+    raises core.cli_args.BadInput (exit 2)."""
     from core.errors import CheckpointError, ConfigError
     from core.files import load_checkpoint
     from core.timeline_export import check_options, export_timeline

@@ -9,8 +9,7 @@ test split (nats per digit; 'collapsed' below core.evaluation.COLLAPSE_KL_THRESH
 core.traversal). The GIF plays every dimension at once, each in its own tile (in the PNG's row order,
 left to right, top to bottom), from -range to +range and back, looping.
 
-core.cli registers the command (``add_traverse_parser``, ``cmd_traverse``); its flag converters and
-loaders are imported from there when the parser is built or the command runs (core.cli imports this module).
+core.cli registers the command (``add_traverse_parser``, ``cmd_traverse``).
 """
 
 from __future__ import annotations
@@ -18,6 +17,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any, Callable
+
+from core.cli_args import MAX_SCALE, BadInput, non_negative_int, real_number, whole_number
+from core.cli_loading import load_model_for_label, load_test_split
 
 HELP = "a digit's latent traversal: a row per dimension by KL (PNG), or their animation (GIF)"
 DESCRIPTION = ("Decode a test digit's latent traversal: each latent dimension on its own, from -range to +range "
@@ -27,26 +29,25 @@ DESCRIPTION = ("Decode a test digit's latent traversal: each latent dimension on
 
 def add_traverse_parser(sub: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add `traverse` to core.cli's sub-commands; ``common`` adds --json, --debug and --device."""
-    from core.cli import MAX_SCALE, _positive_int, _real, _whole
     from core.export import MAX_FPS
     from core.traversal import DEFAULT_FPS, DEFAULT_RANGE, DEFAULT_STEPS, MAX_RANGE, MAX_STEPS, MIN_STEPS
 
     p = sub.add_parser("traverse", help=HELP, description=DESCRIPTION)
     p.add_argument("--checkpoint", required=True, metavar="FILE")
-    p.add_argument("--index", type=_positive_int, required=True, help="the test image to traverse around")
-    p.add_argument("--steps", type=_whole(MIN_STEPS, MAX_STEPS), default=DEFAULT_STEPS,
+    p.add_argument("--index", type=non_negative_int, required=True, help="the test image to traverse around")
+    p.add_argument("--steps", type=whole_number(MIN_STEPS, MAX_STEPS), default=DEFAULT_STEPS,
                    help="images per dimension, -range to +range (default %(default)s; an odd count keeps "
                         "the digit itself in the middle)")
-    p.add_argument("--range", type=_real(0, MAX_RANGE, low_open=True), default=DEFAULT_RANGE, dest="range_",
+    p.add_argument("--range", type=real_number(0, MAX_RANGE, low_open=True), default=DEFAULT_RANGE, dest="range_",
                    metavar="SD",
                    help="how far each dimension moves either way, in prior standard deviations "
                         "(an autoencoder: standard deviations of its codes; default %(default)s)")
     p.add_argument("--hide-collapsed", action="store_true",
                    help="leave out dimensions whose KL is below 0.1 nats (the decoder ignores them)")
-    p.add_argument("--label", type=_positive_int, default=None,
+    p.add_argument("--label", type=non_negative_int, default=None,
                    help="CVAE: decode under this class (default: the test image's own)")
-    p.add_argument("--scale", type=_whole(1, MAX_SCALE), default=2, help="pixel scale: 28 px -> 28*scale px")
-    p.add_argument("--fps", type=_real(0, MAX_FPS, low_open=True), default=DEFAULT_FPS,
+    p.add_argument("--scale", type=whole_number(1, MAX_SCALE), default=2, help="pixel scale: 28 px -> 28*scale px")
+    p.add_argument("--fps", type=real_number(0, MAX_FPS, low_open=True), default=DEFAULT_FPS,
                    help="GIF: offsets per second (default %(default)s)")
     p.add_argument("--out", required=True, help=".png (the grid) or .gif (the animation)")
     p.add_argument("--data-dir", default=None)
@@ -55,8 +56,7 @@ def add_traverse_parser(sub: argparse._SubParsersAction, common: Callable[[argpa
 
 
 def cmd_traverse(args: argparse.Namespace) -> dict[str, Any]:
-    """Traverse test image --index (core.traversal) and write --out. Bad input raises core.cli.BadInput (exit 2)."""
-    from core.cli import BadInput, _test_split, load_model_for_label
+    """Traverse test image --index (core.traversal) and write --out. Bad input raises core.cli_args.BadInput (exit 2)."""
     from core.traversal import TRAVERSAL_FORMATS, data_spread, save_traversal, traverse_image
 
     suffix = Path(args.out).suffix.lower()
@@ -64,7 +64,7 @@ def cmd_traverse(args: argparse.Namespace) -> dict[str, Any]:
         raise BadInput(f"--out {args.out}: choose a .png (the grid) or .gif (the animation) file name")
     checkpoint, model = load_model_for_label(args)
     config = model.config
-    data = _test_split(checkpoint, args.data_dir, args.dataset)
+    data = load_test_split(checkpoint, args.data_dir, args.dataset)
     if tuple(data.image_shape) != tuple(config.image_shape) or data.num_classes != config.num_classes:
         raise BadInput(f"{args.checkpoint} reads {'x'.join(map(str, config.image_shape))} images of "
                        f"{config.num_classes} classes but {data.name} has {'x'.join(map(str, data.image_shape))} "

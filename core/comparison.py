@@ -3,8 +3,8 @@ same test digits and the same prior draws (``compare`` and the window's Compare 
 that models can stand side by side at all.
 
 Figures are in nats per test image (the bounds and terms) or shares in [0, 1] (the judge's and kNN's).
-Torch is imported inside the functions: core.cli imports this module to parse its arguments, and a
-``--help`` should not wait for torch.
+Torch is imported inside the functions: core.cli imports this module (through core.cli_compare and
+core.cli_train) to parse its arguments, and a ``--help`` should not wait for torch.
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ class TimelineRecorder:
     after each step report and ``after_epoch`` at each epoch's end; ``timeline`` is the record's.
 
     images (M, C, H, W) and labels (M,) are the test split, on the training device. ``bf16``: encode
-    under bfloat16 autocast, as training does where it is fast (core.training.uses_bf16_autocast)."""
+    under bfloat16 autocast, as training does where it is fast (core.device.uses_bf16_autocast)."""
 
     def __init__(self, images: Tensor, labels: Tensor, latent_dim: int, conditional: bool, seed: int,
                  steps_per_epoch: int, bf16: bool = False, resumed: Timeline | None = None) -> None:
@@ -225,7 +225,7 @@ class TimelineRecorder:
 @dataclass(frozen=True)
 class Encoding:
     """The recorder's latest encoding of the whole test split, kept for the window to show as its
-    scatter at the same step (gui/training.py), so the same weights are not encoded twice."""
+    scatter at the same step (gui/training_worker.py), so the same weights are not encoded twice."""
 
     global_step: int  # optimiser steps done when it was taken
     mu: np.ndarray = field(repr=False)  # (M, latent) float32, the test split's rows in order

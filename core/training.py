@@ -1,18 +1,14 @@
 """The training loop: progress out through callbacks, stop and pause in through a control object.
 
 The loop runs on whatever thread calls ``Trainer.run``; the GUI runs it on a worker thread.
-Callbacks receive immutable records (plain floats and CPU copies), never live tensors.
+Callbacks receive immutable records (plain floats and CPU copies), never live tensors: core.training_reports
+holds them, core.training_control the control object.
 """
 
 from __future__ import annotations
 
-import enum
-import functools
 import math
-import os
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -21,237 +17,22 @@ from torch import Tensor
 
 from core.config import ModelConfig, TrainConfig
 from core.data import DatasetSplits
-from core.device import mps_missing_op, resolve_device
+from core.device import mps_missing_op, resolve_device, uses_bf16_autocast
 from core.errors import ConfigError
 from core.files import save_checkpoint
 from core.graphed_step import GraphedTrainingStep, cuda_graphs_wanted
 from core.losses import free_bits_kl, kl_per_dimension, loss_terms
-from core.models import LatentModel, build_model
-from core.run_record import (EpochRow, History, RunRecord, StepRow, TrainingPosition, copy_optimizer_state,
-                             mean_rows)
+from core.models import build_model
+from core.optimiser import make_adam
+from core.run_record import EpochRow, History, RunRecord, TrainingPosition, copy_optimizer_state, mean_rows
 from core.timeline import TimelineRecorder
+from core.training_control import TrainingControl
+from core.training_reports import (EpochReport, RunStatus, StepClock, StepReport, TrainingResult,
+                                   eta_seconds)
 
-PAUSE_POLL_SECONDS = 0.05
 # A loss this many times the untrained model's has left any sensible optimum: a run with lr 10 can
 # climb from 550 to 23 million nats without ever producing a NaN.
 EXPLOSION_FACTOR = 100
-
-
-class RunStatus(enum.StrEnum):
-    """How a run ended (RUNNING only while it goes on)."""
-
-    RUNNING = "running"
-    FINISHED = "finished"
-    CANCELLED = "cancelled"
-    DIVERGED = "diverged"
-
-
-@dataclass(frozen=True)
-class StepReport:
-    epoch: int  # 0-based index of the epoch in progress
-    step: int  # optimiser steps done in this epoch
-    steps_per_epoch: int
-    global_step: int
-    loss: float  # nats per sample, mean over the steps since the last report: recon + beta * kl_optimised
-    recon: float
-    kl: float  # the plain KL, nats per sample summed over latent dimensions
-    samples_per_second: float
-    eta_seconds: float = math.nan  # time left for the planned epochs at the current speed
-    beta: float = 1.0  # the KL weight in force (model beta x schedule), mean over the steps since the last report
-    kl_optimised: float = math.nan  # the KL term as optimised (free bits: sum_j max(lambda, KL_j)); NaN -> kl
-
-    def __post_init__(self) -> None:
-        if math.isnan(self.kl_optimised):
-            object.__setattr__(self, "kl_optimised", self.kl)
-
-    @property
-    def row(self) -> StepRow:
-        return StepRow(self.epoch, self.global_step, self.loss, self.recon, self.kl, self.beta, self.kl_optimised)
-
-
-@dataclass(frozen=True)
-class EpochReport:
-    """One finished epoch: its history row, and a snapshot of the whole run at that moment."""
-
-    row: EpochRow
-    epochs: int  # epochs planned
-    eta_seconds: float  # time left for the planned epochs at this run's speed
-    record: RunRecord = field(repr=False, compare=False)  # CPU copies: safe on any thread, resumable
-
-
-@dataclass
-class TrainingResult:
-    status: RunStatus
-    message: str
-    model: LatentModel
-    record: RunRecord  # the whole run as it ended (the last good epoch's state after a divergence)
-    train_seconds: float
-    samples_per_second: float
-    checkpoint_path: Path | None
-
-    @property
-    def history(self) -> History:
-        return self.record.history
-
-    @property
-    def position(self) -> TrainingPosition:
-        return self.record.position
-
-
-class TrainingControl:
-    """Thread-safe stop / pause / resume requests, single steps while paused, and slow motion;
-    checked once per optimiser step."""
-
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-        self._parked = threading.Event()
-        self._lock = threading.Lock()
-        self._steps_allowed = 0  # steps that may run while paused (advance)
-        self.step_delay = 0.0  # slow motion: seconds to wait after each optimiser step
-
-    def advance(self, steps: int = 1) -> None:
-        """While paused: let exactly ``steps`` more optimiser steps run, then hold again."""
-        with self._lock:
-            self._steps_allowed += max(0, int(steps))
-
-    def _take_allowed_step(self) -> bool:
-        with self._lock:
-            if self._steps_allowed > 0:
-                self._steps_allowed -= 1
-                return True
-            return False
-
-    def slow_down(self) -> float:
-        """Wait ``step_delay`` seconds (slow motion), ending early on a stop; returns the seconds waited."""
-        delay = self.step_delay
-        if delay <= 0 or self._stop.is_set():
-            return 0.0
-        start = time.perf_counter()
-        self._stop.wait(delay)
-        return time.perf_counter() - start
-
-    def request_stop(self) -> None:
-        self._stop.set()
-        self._running.set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    @property
-    def parked(self) -> bool:
-        """True while the training loop is blocked in ``wait_while_paused``: no step can happen."""
-        return self._parked.is_set()
-
-    def wait_while_paused(self) -> float:
-        """Block while paused, unless a step was allowed by ``advance``; returns the seconds spent waiting."""
-        if self._running.is_set() or self._take_allowed_step():
-            return 0.0
-        start = time.perf_counter()
-        self._parked.set()
-        try:
-            while not self._running.wait(PAUSE_POLL_SECONDS):
-                if self._take_allowed_step():
-                    break
-        finally:
-            self._parked.clear()
-        with self._lock:
-            if self._running.is_set():
-                self._steps_allowed = 0  # resumed: no single steps left over for a later pause
-        return time.perf_counter() - start
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_has_fast_bf16() -> bool:
-    """AMX or AVX512-BF16: bfloat16 matmuls run several times faster than float32 there.
-    Read once, on first use; LATENT_MORPH_BF16=0 turns bf16 training off."""
-    if os.environ.get("LATENT_MORPH_BF16", "").lower() in ("0", "off", "false", "no"):
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split("\nflags", 1)[1].split("\n", 1)[0].split()
-    except (OSError, IndexError):
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-
-def uses_bf16_autocast(device: torch.device) -> bool:
-    """Whether training on ``device`` runs the networks under bf16 autocast: CPUs with fast bf16
-    (``cpu_has_fast_bf16``), and CUDA only when LATENT_MORPH_CUDA_BF16=1."""
-    if device.type == "cpu":
-        return cpu_has_fast_bf16()
-    if device.type == "cuda":
-        return os.environ.get("LATENT_MORPH_CUDA_BF16", "").lower() in ("1", "on", "true", "yes")
-    return False
-
-
-def import_optimiser_stack() -> None:
-    """Import what the first Adam of a process imports: torch's compiler stack (torch._dynamo, about
-    900 modules and 1.2 s on a 2-core CPU), so that the first run does not. Inside ``Trainer()`` that
-    import ran on the window's training thread as the run began and held the GIL in stretches of up to
-    200 ms, so the GUI thread stalled (benchmarks/gui_stalls.py). The window calls this on a worker
-    thread once it is built; later calls cost microseconds. Sets ``optimiser_stack_imported``."""
-    make_adam([torch.zeros(1, requires_grad=True)], lr=1e-3, device=torch.device("cpu"))
-    optimiser_stack_imported.set()
-
-
-optimiser_stack_imported = threading.Event()  # import_optimiser_stack has run in this process
-
-
-def make_adam(params, lr: float, device: torch.device, capturable: bool = False) -> torch.optim.Optimizer:
-    """Adam with the fused kernel where the device has one (CPU and CUDA): one pass over all
-    parameters instead of a dozen foreach ops per step, about 30% more samples/s for the
-    reference MLP on a 2-core CPU (benchmarks/train_speed.py). Same update rule.
-    ``capturable`` keeps the step count on the GPU, so that a CUDA graph can record ``step()``."""
-    params = list(params)
-    if device.type in ("cpu", "cuda"):
-        try:
-            if capturable:
-                return torch.optim.Adam(params, lr=lr, fused=True, capturable=True)
-            return torch.optim.Adam(params, lr=lr, fused=True)
-        except (RuntimeError, TypeError, ValueError):  # an older torch or an unsupported dtype
-            pass
-    return torch.optim.Adam(params, lr=lr)
-
-
-def eta_seconds(samples_left: int, samples_per_second: float) -> float:
-    """Seconds left for ``samples_left`` training samples at the measured speed (NaN before a measure)."""
-    return samples_left / samples_per_second if samples_per_second > 0 else math.nan
-
-
-@dataclass
-class _Clock:
-    """Training time of a run, pauses excluded, and the samples done since the last step report."""
-
-    run_start: float = field(default_factory=time.perf_counter)
-    interval_start: float = field(default_factory=lambda: time.perf_counter())
-    samples_done: int = 0
-    interval_samples: int = 0
-    interval_steps: int = 0
-
-    def exclude(self, seconds: float) -> None:
-        self.run_start += seconds
-        self.interval_start += seconds
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.run_start
-
-    @property
-    def samples_per_second(self) -> float:
-        return self.samples_done / max(self.elapsed, 1e-9)
 
 
 class Trainer:
@@ -303,7 +84,7 @@ class Trainer:
             resumed=resume.timeline if resume is not None else None)
         self.timeline_recorder.begin(self.model, self.position.global_step)
         self._last_good = self.record()
-        self._clock = _Clock()
+        self._clock = StepClock()
         self._schedule = train_config.schedule
         self._interval_sums = torch.zeros(4, device=self.device)  # loss, recon, kl, kl_optimised: since the last report
         self._interval_beta = 0.0  # sum of the beta of each step since the last report
@@ -376,7 +157,7 @@ class Trainer:
 
     # ----- the loop -----
     def run(self) -> TrainingResult:
-        self._clock = _Clock()
+        self._clock = StepClock()
         status, message = RunStatus.RUNNING, ""
         self.model.train()
         # Denormal floats (|x| < 1.2e-38) appear in Adam's second moments and small gradients after the

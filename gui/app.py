@@ -110,7 +110,7 @@ def _build_when_imported(window, args: argparse.Namespace) -> None:
 
     def imported(_result: object) -> None:
         window.finish_construction()
-        if args.checkpoint and window.open_model(args.checkpoint) and args.morph:
+        if args.checkpoint and window.files.open_model(args.checkpoint) and args.morph:
             def select(encoded: bool) -> None:
                 window.modelDataSettled.disconnect(select)
                 if encoded:
@@ -133,7 +133,7 @@ def _screenshot(app, args: argparse.Namespace) -> int:
     window.resize(*SCREENSHOT_SIZE)  # the same picture whatever screen (or none) this runs on
     window.show()
     if args.checkpoint:
-        if not window.open_model(args.checkpoint):
+        if not window.files.open_model(args.checkpoint):
             return 1
         _wait_for_points(app, window)
         if args.morph and window.explore.select_indices(*args.morph):

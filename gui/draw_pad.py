@@ -1,31 +1,28 @@
 """Draw your own digit: a pad the size of the model's images that encodes the drawing as you draw.
 
 The drawing lands on the latent view (its mu and 1-sigma ellipse), is reconstructed, and an
-out-of-distribution meter ranks its negative ELBO among the test digits' (core.anatomy). It can be a
-morph's start or end, and "Load image..." puts an image file on the pad through the same 28x28
-conversion as folder datasets. The ink itself is core.anatomy.render_strokes.
+out-of-distribution meter ranks its negative ELBO among the test digits' (core.anatomy; the meter
+and the test digits' scores live in gui/ood_meter.py). It can be a morph's start or end, and
+"Load image..." puts an image file on the pad through the same 28x28 conversion as folder datasets.
+The ink itself is core.anatomy.render_strokes.
 """
 
 from __future__ import annotations
 
-import copy
-from typing import Callable
-
 import numpy as np
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
-from core.anatomy import Anatomy, ScatterMarks, anatomy, ood_sentence, read_digit_image, reference_scores, \
-    render_strokes, scatter_marks
+from core.anatomy import Anatomy, ScatterMarks, anatomy, ood_sentence, read_digit_image, render_strokes, \
+    scatter_marks
 from core.errors import LatentMorphError
-from core.models import LatentModel
 from gui.image_utils import TiledImageView, to_qimage
 from gui.latent_view import LatentPick
+from gui.ood_meter import OodMeter, ReferenceScores
 from gui.session import ModelSession
-from gui.workers import BackgroundTask
 
 MIN_STEP = 0.25  # image pixels: a mouse reports every screen pixel; shorter moves add no new ink
 GUIDE_BOX = 20  # MNIST's digits were scaled into a 20x20 box centred in the 28x28 image (LeCun et al. 1998)
@@ -163,111 +160,6 @@ class DrawPad(QWidget):
             painter.setPen(QColor(170, 170, 170))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "draw a digit here")
         painter.end()
-
-
-class OodMeter(QWidget):
-    """A bar from 0 to 100 percent with a mark at the input's percentile; amber from 90, red from 99."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.percentile: float | None = None
-        self.setMinimumSize(160, 22)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-    def set_percentile(self, percentile: float | None) -> None:
-        self.percentile = percentile
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        bar = QRectF(4, 4, self.width() - 8, self.height() - 8)
-        painter.fillRect(bar, QColor("#e8e8e8"))
-        for start, end, colour in ((90, 99, "#f5c26b"), (99, 100, "#e0655a")):
-            painter.fillRect(QRectF(bar.x() + bar.width() * start / 100, bar.y(), bar.width() * (end - start) / 100,
-                                    bar.height()), QColor(colour))
-        painter.setPen(QPen(QColor("#888"), 1))
-        painter.drawRect(bar)
-        if self.percentile is not None:
-            x = bar.x() + bar.width() * self.percentile / 100
-            painter.setPen(QPen(QColor("black"), 3))
-            painter.drawLine(QPointF(x, 1), QPointF(x, self.height() - 1))
-        painter.end()
-
-
-def score_test_split(model: LatentModel, x: torch.Tensor, labels: torch.Tensor
-                     ) -> Callable[[Callable[[float], None]], np.ndarray]:
-    """A function for BackgroundTask: the reference scores of a test split. The model is copied
-    here, on the calling thread, so the worker never shares the session's model (training changes it)."""
-    model_copy = copy.deepcopy(model)
-    return lambda report: reference_scores(model_copy, x, labels, report=report)
-
-
-class ReferenceScores(QObject):
-    """The test digits' scores for the out-of-distribution meter: computed off the GUI thread once
-    per model (again after new weights), only when asked for. ``changed`` when they arrive or expire."""
-
-    changed = Signal()
-    failed = Signal(str)
-
-    def __init__(self, session: ModelSession, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
-        self.scores: np.ndarray | None = None
-        self._generation = 0  # bumped by new weights: a task started before then is stale
-        self._task: BackgroundTask | None = None
-        self._task_generation = -1
-        self._wanted = False
-        session.modelChanged.connect(self.invalidate)
-        session.weightsChanged.connect(self.invalidate)
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.stop)
-
-    @property
-    def busy(self) -> bool:
-        return self._task is not None
-
-    def invalidate(self) -> None:
-        self._generation += 1
-        if self.scores is not None:
-            self.scores = None
-            self.changed.emit()
-
-    def request(self) -> None:
-        """Ask for the scores: starts the task unless they are here or on their way."""
-        self._wanted = True
-        model, data = self.session.model, self.session.data
-        if self.scores is not None or self._task is not None or model is None or data is None:
-            return  # a running task is followed by a fresh one when it ends stale (see _finished)
-        task = BackgroundTask(score_test_split(model, data.test_x, data.test_y), self)
-        task.succeeded.connect(self._succeeded)
-        task.failed.connect(self._failed)
-        task.finished.connect(self._finished)
-        self._task, self._task_generation = task, self._generation
-        task.start()
-
-    def _succeeded(self, scores: np.ndarray) -> None:
-        if self._task_generation == self._generation:
-            self.scores, self._wanted = scores, False
-            self.changed.emit()
-
-    def _failed(self, error: Exception) -> None:
-        self._wanted = False
-        self.failed.emit(str(error) if isinstance(error, LatentMorphError) else f"{type(error).__name__}: {error}")
-
-    def _finished(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.deleteLater()
-        if self._wanted and self.scores is None:
-            self.request()  # the weights moved on while it ran: score the current ones
-
-    def stop(self) -> None:
-        """Cancel a running task and wait for it (the window is closing)."""
-        self._wanted = False
-        if self._task is not None:
-            self._task.cancel()
-            self._task.wait()
 
 
 class DrawPanel(QWidget):

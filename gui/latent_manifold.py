@@ -2,9 +2,9 @@
 range, drawn ink-on-paper under the points. It is decoded off the GUI thread once pans, epochs or
 the class settle, and only the newest view's result is shown (gui.workers.LatestOnly).
 
-``gui.latent_view.LatentView`` owns one ``ManifoldLayer`` and hands it the worker function that
-decodes (``gui.latent_view._decode_manifold``); it keeps ``manifold_box``, ``manifold_item`` and
-``manifold_jobs`` as its own attributes for the panels and tests that look at them."""
+``gui.latent_view.LatentView`` owns one ``ManifoldLayer``; it keeps ``manifold_box``, ``manifold_item``
+and ``manifold_jobs`` as its own attributes for the panels and tests that look at them. The worker
+function that decodes is ``_decode_manifold`` here."""
 
 from __future__ import annotations
 
@@ -18,12 +18,16 @@ from PySide6.QtCore import QObject, QRectF, QTimer
 from PySide6.QtWidgets import QCheckBox
 
 from core.errors import LatentMorphError
+from core.export import tile_images
+from core.latent import Projection, manifold
+from core.models import LatentModel
 from gui.model_tasks import decoder_for
 from gui.workers import LatestOnly
 
 if TYPE_CHECKING:
     from gui.latent_view import LatentView
 
+MANIFOLD_GRID = 20
 MANIFOLD_OPACITY = 0.35
 MANIFOLD_DELAY_MS = 250  # pans and epochs arrive in bursts; decode once they settle
 
@@ -36,14 +40,31 @@ class ManifoldImage:
     rect: tuple[float, float, float, float]  # x, y, width, height in plane coordinates, half a step past the grid
 
 
+def _decode_manifold(decoder: Callable[[], LatentModel], projection: Projection, x_range: tuple[float, float],
+                     y_range: tuple[float, float], label: int | None) -> ManifoldImage | None:
+    """On a worker thread: the MANIFOLD_GRID x MANIFOLD_GRID manifold over the range, tiled (None for
+    colour images). ``decoder()`` gives the model to decode with (gui.model_tasks.decoder_for).
+    ManifoldLayer runs it; it calls this module's ``manifold``, which the tests of off-thread decodes
+    hold back."""
+    images, _ = manifold(decoder(), MANIFOLD_GRID, projection, x_range, y_range, label=label)
+    if images.ndim != 4:  # (n, n, H, W) for greyscale digits
+        return None
+    n, height, width = images.shape[0], images.shape[2], images.shape[3]
+    tiled = tile_images(images.reshape(-1, height, width), n, padding=0)
+    (x0, x1), (y0, y1) = x_range, y_range
+    step_x, step_y = (x1 - x0) / (n - 1), (y1 - y0) / (n - 1)
+    return ManifoldImage(np.ascontiguousarray(tiled[::-1], dtype=np.float32),
+                         (x0 - step_x / 2, y0 - step_y / 2, x1 - x0 + step_x, y1 - y0 + step_y))
+
+
 class ManifoldLayer(QObject):
     """The manifold's toggle (``box``), its image item (``item``) and its decodes (``jobs``).
-    ``decode(decoder, projection, x_range, y_range, label)`` runs on a worker thread and returns a
-    ManifoldImage, or None for colour images (no greyscale backdrop for them)."""
+    ``_decode_manifold(decoder, projection, x_range, y_range, label)`` runs on a worker thread and
+    returns a ManifoldImage, or None for colour images (no greyscale backdrop for them)."""
 
-    def __init__(self, view: LatentView, decode: Callable[..., ManifoldImage | None]) -> None:
+    def __init__(self, view: LatentView) -> None:
         super().__init__(view)
-        self.view, self._decode = view, decode
+        self.view = view
         self.label = 0  # the class a CVAE's manifold is decoded under
         self.box = QCheckBox("Decoded manifold behind the points")
         self.box.setToolTip("Decode a 20×20 grid over the visible area and show it faintly behind the points")
@@ -88,7 +109,7 @@ class ManifoldLayer(QObject):
             return
         (x0, x1), (y0, y1) = view.view_box.viewRange()
         label = self.label if model.config.is_conditional else None
-        self.jobs.submit(partial(self._decode, decoder_for(view.session), projection, (x0, x1), (y0, y1), label))
+        self.jobs.submit(partial(_decode_manifold, decoder_for(view.session), projection, (x0, x1), (y0, y1), label))
 
     def _toggled(self, on: bool) -> None:
         if on:

@@ -4,7 +4,7 @@ few hundred as a toggle), the Inside tab's drawn z and a drawn digit's probe, an
 
 ``LatentOverlays`` owns these plot items; ``gui.latent_view.LatentView`` creates it and forwards its
 public calls (``show_path``, ``show_ellipses``, ``show_sample``, ``show_probe`` ...) to it. The items
-are small next to the scatter, and the scatter's items cache their paint (``gui.latent_view``), so a
+are small next to the scatter, and the scatter's items cache their paint (``gui.class_scatter``), so a
 change here repaints the overlay and blits the points rather than drawing 10,000 of them again."""
 
 from __future__ import annotations

@@ -3,13 +3,13 @@
 the GUI thread, for the newest view only), and the morph path drawn on top with its picked points,
 which can be dragged. What is drawn over the points (path, markers, ellipses, the Inside tab's
 marks, the hover inset) lives in gui/latent_overlays.py, the manifold's toggle, image and decodes
-in gui/latent_manifold.py; the points and the axes paint from
-pixmaps cached in device pixels, so a change over them does not draw 10,000 points again."""
+in gui/latent_manifold.py, the per-class points and their legend in gui/class_scatter.py; the points
+and the axes paint from pixmaps cached in device pixels, so a change over them does not draw 10,000
+points again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,21 +18,17 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QPixmapCache
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.data import class_name
-from core.latent import Projection, fit_projection, manifold
-from core.export import tile_images
-from core.models import LatentModel
+from core.latent import Projection, fit_projection
+from gui.class_scatter import ClassScatter
 from gui.decision_regions import DecisionRegionLayer
-from gui.latent_manifold import ManifoldImage, ManifoldLayer
-from gui.latent_overlays import HoverInset, LatentOverlays, QuietScatter, class_colour
-from gui.palette import CLASS_COLOURS
+from gui.latent_manifold import ManifoldLayer
+from gui.latent_overlays import HoverInset, LatentOverlays, class_colour
 from gui.plot_updates import set_axis_label, settle_view
 from gui.session import ModelSession
 
-POINT_SIZE = 5
 SNAP_PIXELS = 8.0  # a click this close to a digit picks that digit rather than the empty place
 CACHE_POINTS = True  # benchmarks/anatomy_speed.py compares it off and on
 PIXMAP_CACHE_KB = 48 * 1024  # cached paints of the plots' points and axes, a few MB per view
-MANIFOLD_GRID = 20
 DRAG_INTERVAL_MS = 50  # a dragged point re-plans the morph at most 20 times a second
 
 
@@ -44,58 +40,6 @@ class LatentPick:
     latent: np.ndarray  # (latent,) the code it stands for
     index: int | None = None  # row in session.points when the click snapped to a digit
     label: int | None = None  # that digit's class
-
-
-def _decode_manifold(decoder: Callable[[], LatentModel], projection: Projection, x_range: tuple[float, float],
-                     y_range: tuple[float, float], label: int | None) -> ManifoldImage | None:
-    """On a worker thread: the MANIFOLD_GRID x MANIFOLD_GRID manifold over the range, tiled (None for
-    colour images). ``decoder()`` gives the model to decode with (gui.model_tasks.decoder_for).
-    gui.latent_manifold.ManifoldLayer runs it; it calls this module's ``manifold``, which the tests
-    of off-thread decodes hold back."""
-    images, _ = manifold(decoder(), MANIFOLD_GRID, projection, x_range, y_range, label=label)
-    if images.ndim != 4:  # (n, n, H, W) for greyscale digits
-        return None
-    n, height, width = images.shape[0], images.shape[2], images.shape[3]
-    tiled = tile_images(images.reshape(-1, height, width), n, padding=0)
-    (x0, x1), (y0, y1) = x_range, y_range
-    step_x, step_y = (x1 - x0) / (n - 1), (y1 - y0) / (n - 1)
-    return ManifoldImage(np.ascontiguousarray(tiled[::-1], dtype=np.float32),
-                         (x0 - step_x / 2, y0 - step_y / 2, x1 - x0 + step_x, y1 - y0 + step_y))
-
-
-class _UniformScatter(QuietScatter):
-    """A scatter whose points all share one symbol, size, pen and brush.
-
-    pyqtgraph looks up each point's stamp in its symbol atlas with a Python loop over all points
-    (about 2.5 us each: 175 ms for 70,000). With one style per item, one lookup serves every point.
-    """
-
-    def updateSpots(self, dataSet=None) -> None:
-        data = self.data if dataSet is None else dataSet
-        if self.opts["pxMode"] and self.opts["useCache"] and len(data):
-            missing = data["sourceRect"]["w"] == 0
-            if missing.any():
-                first = np.flatnonzero(missing)[:1]
-                style = list(zip(*self._style(["symbol", "size", "pen", "brush"], data=data, idx=first)))
-                data["sourceRect"][missing] = self.fragmentAtlas[style][0]
-                self.invalidate()
-        super().updateSpots(dataSet)
-
-    def move_points(self, xy: np.ndarray) -> bool:
-        """Give the points new places (xy: (N, 2) view coordinates) when there are as many as before,
-        keeping their style; False (nothing done) when the count differs. A training run moves the same
-        test digits each epoch: setData would rebuild pyqtgraph's per-point records (object columns for
-        pen, brush and item) for every point, 12-20 ms for 10,000 digits over ten classes."""
-        if len(xy) != len(self.data) or not len(xy):
-            return False
-        self.data["x"] = xy[:, 0]
-        self.data["y"] = xy[:, 1]
-        self.prepareGeometryChange()
-        self.informViewBoundsChanged()
-        self.bounds = [None, None]
-        self.invalidate()
-        self.sigPlotChanged.emit(self)
-        return True
 
 
 class LatentView(QWidget):
@@ -116,9 +60,6 @@ class LatentView(QWidget):
         self.session = session
         self._plane: np.ndarray | None = None
         self._labels: np.ndarray | None = None
-        self._class_items: dict[int, pg.ScatterPlotItem] = {}
-        self._legend_names: tuple[str, ...] | None = None  # the class names the items and legend are for
-        self._brushes = [pg.mkBrush(class_colour(i)) for i in range(len(CLASS_COLOURS))]
         self._clicked_index: int | None = None  # no preview for it until the pointer leaves it
         self._pending_move: tuple[int, LatentPick] | None = None  # a drag's latest place, sent by a timer
 
@@ -143,10 +84,9 @@ class LatentView(QWidget):
             # (about 4 ms each): cached as pixmaps too, redrawn when the range changes
             for side in ("left", "bottom"):
                 self.plot.getPlotItem().getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
-        self.legend.setToolTip("Click a class to hide or show it")
+        self.scatter = ClassScatter(self.plot, session, CACHE_POINTS)  # the points (gui/class_scatter.py)
 
-        self.manifold = ManifoldLayer(self, _decode_manifold)  # the decoded grid behind the points
+        self.manifold = ManifoldLayer(self)  # the decoded grid behind the points
         self.manifold_box, self.manifold_item, self.manifold_jobs = (self.manifold.box, self.manifold.item,
                                                                      self.manifold.jobs)
         header.insertWidget(1, self.manifold_box)
@@ -198,21 +138,7 @@ class LatentView(QWidget):
         return None
 
     def _model_changed(self) -> None:
-        names = tuple(self.session.class_names)
-        if names != self._legend_names:  # the same classes keep their items: 10 legend rows cost 35-40 ms
-            for item in self._class_items.values():
-                self.plot.removeItem(item)
-            self._class_items.clear()
-            self.legend.clear()
-            self._legend_names = names
-        for item in self._class_items.values():  # a class hidden from the legend shows again for a new model
-            item.show()
-        self.legend.update()
-        # the classes' items and legend now, while the test digits are encoded: the points that follow
-        # (a training run's first epoch) then cost one redraw, not 20 ms more of set-up. With no model
-        # yet (the view is hidden then) they are made for the digits 0-9, which most models then keep.
-        for label in range(len(names)):
-            self._class_item(label)
+        self.scatter.refresh_classes()
         self.manifold.clear()
         self.view_box.enableAutoRange()
         self.refresh_points()
@@ -223,14 +149,13 @@ class LatentView(QWidget):
         self.hover.hide()
         if points is None or len(points.plane) == 0:
             self._plane = self._labels = None
-            for item in self._class_items.values():
-                item.setData(pos=np.zeros((0, 2)))
+            self.scatter.clear()
         else:
             self._plane = np.ascontiguousarray(points.plane, dtype=np.float32)
             self._labels = np.asarray(points.labels, dtype=np.int64)
             classes = max(len(self.session.class_names), int(self._labels.max()) + 1)
             for label in range(classes):
-                self._place_class(label, self._plane[self._labels == label])
+                self.scatter.place(label, self._plane[self._labels == label])
             settle_view(self.view_box)  # a range fitted mid-paint: a second paint of 10,000 digits
         self._update_notes()
         self.schedule_manifold()
@@ -250,34 +175,10 @@ class LatentView(QWidget):
         plane, labels = np.ascontiguousarray(plane, dtype=np.float32), np.asarray(labels, dtype=np.int64)
         classes = max(len(self.session.class_names), int(labels.max()) + 1 if len(labels) else 0)
         for label in range(classes):
-            self._place_class(label, plane[labels == label])
+            self.scatter.place(label, plane[labels == label])
         if view_range is not None:
             x0, x1, y0, y1 = view_range
             self.view_box.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
-
-    def _place_class(self, label: int, xy: np.ndarray) -> None:
-        """Draw class ``label``'s points at ``xy`` (N, 2): moved in place when the class has as many as
-        before (each epoch of a run, each step of a timeline replay), else set anew."""
-        item = self._class_item(label)
-        if not item.move_points(xy):
-            item.setData(pos=xy, brush=self._brushes[label % len(self._brushes)], pen=None, size=POINT_SIZE,
-                         pxMode=True)
-
-    def _class_item(self, label: int) -> pg.ScatterPlotItem:
-        item = self._class_items.get(label)
-        if item is None:
-            item = _UniformScatter(pen=None, size=POINT_SIZE, pxMode=True,
-                                   brush=self._brushes[label % len(self._brushes)])
-            if CACHE_POINTS:
-                # the points' paint kept as a pixmap in device pixels: a hover inset, a marker or an
-                # ellipse over them blits it instead of drawing thousands of points again (Qt redraws
-                # it when the points change or the view zooms; a pan scrolls it)
-                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            self._class_items[label] = item
-            self.plot.addItem(item)
-            names = self.session.class_names
-            self.legend.addItem(item, class_name(names, label))
-        return item
 
     def _update_notes(self) -> None:
         model, points = self.session.model, self.session.points
@@ -319,7 +220,7 @@ class LatentView(QWidget):
         dx = (self._plane[:, 0] - np.float32(view_xy[0])) / np.float32(pixel_w)
         dy = (self._plane[:, 1] - np.float32(view_xy[1])) / np.float32(pixel_h)
         distance2 = dx * dx + dy * dy
-        hidden = [label for label, item in self._class_items.items() if not item.isVisible()]
+        hidden = [label for label, item in self.scatter.items.items() if not item.isVisible()]
         if hidden:
             distance2[np.isin(self._labels, hidden)] = np.inf
         index = int(np.argmin(distance2))

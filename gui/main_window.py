@@ -1,61 +1,53 @@
 """The main window: training panel on the left, loss curves below, the explore workspace in the centre.
 
 It wires views to the session and to the training worker; it owns no maths and no model state
-beyond what ``ModelSession`` holds.
+beyond what ``ModelSession`` holds. Its helpers: gui/window_actions.py (actions, menus, toolbar),
+gui/model_files.py (New, Open, Save, the loss-history CSV), gui/window_tools.py (Compare, Evaluate,
+About) and gui/window_settings.py (what it remembers between sessions).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QAbstractButton, QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox,
-                               QStackedWidget, QStyle, QWidget)
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QStyle, QWidget
 
 from core.config import ModelConfig, TrainConfig
-from core.errors import CheckpointError, LatentMorphError
 from gui.empty_state import EmptyState
-from gui.window_settings import GEOMETRY_KEY, MAX_RECENT, restore_window_settings, save_window_settings
+from gui.window_settings import GEOMETRY_KEY, restore_window_settings, save_window_settings
 from gui.workers import prefer_the_gui_thread
 
 if TYPE_CHECKING:
-    from gui.training import RunOutcome
+    from gui.training_worker import RunOutcome
     from gui.workers import BackgroundTask
 
 
 def import_engine() -> None:
-    """Import the rest of the window: the panels, and through them torch and pyqtgraph (seconds on a
-    cold start). ``python main.py`` shows the window first and runs this on a worker thread; a new
-    window built at once (``MainWindow()``) runs it itself. Instant once done.
+    """Import the rest of the window: the panels and the window's helpers, and through them torch and
+    pyqtgraph (seconds on a cold start). ``python main.py`` shows the window first and runs this on a
+    worker thread; a new window built at once (``MainWindow()``) runs it itself. Instant once done.
 
     Modules that import torch are imported here, not at the top of this file: one imported there would
     keep the window off the screen until torch is in (tests/gui/test_off_thread_decodes.py checks).
     """
-    global CompareWindow, EvaluatePanel, ExploreWorkspace, LossPlot, ModelDataLoader, ModelSession, Training, \
-        TrainingState, TrainingPanel, judge_provider, use_one_torch_thread_here
-    from gui.compare_view import CompareWindow
-    from gui.evaluate_panel import EvaluatePanel
+    global ExploreWorkspace, LossPlot, ModelDataLoader, ModelFiles, ModelSession, Training, TrainingState, \
+        TrainingPanel, add_actions, add_menus_and_toolbar, judge_provider, use_one_torch_thread_here
     from gui.explore import ExploreWorkspace
     from gui.judges import judge_provider
     from gui.loss_plot import LossPlot
+    from gui.model_files import ModelFiles
     from gui.model_tasks import ModelDataLoader
     from gui.session import ModelSession
-    from gui.training import Training, TrainingState, use_one_torch_thread_here
+    from gui.training import Training, TrainingState
     from gui.training_panel import TrainingPanel
+    from gui.training_worker import use_one_torch_thread_here
+    from gui.window_actions import add_actions, add_menus_and_toolbar  # and through them Compare and Evaluate
 
 
 APP_NAME = "Latent Morph"
-MODEL_FILTER = "Latent Morph models (*.safetensors);;All files (*)"
 STATUS_MS = 8000
-ABOUT_TEXT = (
-    "<h3>Latent Morph</h3><p>Train variational autoencoders on MNIST and explore what they learn: "
-    "watch the latent space take shape, morph one digit into another, generate new ones.</p>"
-    "<p><b>MNIST</b> database of handwritten digits: Yann LeCun, Corinna Cortes and "
-    "Christopher J. C. Burges, licensed under "
-    "<a href='https://creativecommons.org/licenses/by-sa/3.0/'>CC BY-SA 3.0</a>.</p>"
-    "<p>Built with PyTorch, PySide6 (Qt) and pyqtgraph.</p>")
 
 
 def default_window_size(available: QSize) -> tuple[int, int]:
@@ -65,9 +57,9 @@ def default_window_size(available: QSize) -> tuple[int, int]:
 
 
 class MainWindow(QMainWindow):
-    """The app window. Public: ``start_training``, ``toggle_pause``, ``stop_training``, ``open_model``,
-    ``save_model``, ``save_model_as``, ``new_model``, ``export_history_csv``. Training itself is
-    ``self.training`` (gui.training.Training), which the panel, the loss plot and the status bar observe."""
+    """The app window. Public: ``start_training``, ``toggle_pause``, ``stop_training``; a model's files
+    (New, Open, Save, the history CSV) are ``self.files`` (gui.model_files.ModelFiles). Training itself
+    is ``self.training`` (gui.training.Training), which the panel, the loss plot and the status bar observe."""
 
     trainingStarted = Signal()
     trainingFinished = Signal(object)  # RunOutcome, or None when the run failed or could not start
@@ -119,24 +111,25 @@ class MainWindow(QMainWindow):
         import_engine()
         use_one_torch_thread_here()
         self.session = self._given_session or ModelSession(self)
+        self.files = ModelFiles(self)
         self.training_panel = TrainingPanel()
         self.loss_plot = LossPlot()
-        self.training = Training(self.session, confirm_replace=self._confirm_discard, parent=self)
+        self.training = Training(self.session, confirm_replace=self.files.confirm_discard, parent=self)
         self.model_data = ModelDataLoader(self.session, self)
         self.explore = ExploreWorkspace(self.session, self)
         self.explore.statusMessage.connect(self.show_status)
         self.center.addWidget(self.explore)
         self._watch_judges()
         self._build_docks()
-        self._build_actions()
-        self._build_menus_and_toolbar()
+        add_actions(self)  # gui/window_actions.py: self.new_action … self.evaluate_action
+        add_menus_and_toolbar(self)
         self._connect()
         self.empty_state.set_training(False)
         self.empty_state.open_button.setEnabled(True)
         self.statusBar().showMessage("Ready")
         self._restore_settings()
         self._update_title()
-        self._update_actions()
+        self.update_actions()
         self.is_ready = True
         self.ready.emit()
 
@@ -152,92 +145,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.loss_dock)
         self.resizeDocks([self.loss_dock], [290], Qt.Orientation.Vertical)
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        SP = QStyle.StandardPixmap
-        self.new_action = self._action("&New", self.new_model, QKeySequence.StandardKey.New, "Close the model and start over")
-        self.open_action = self._action("&Open model…", self.open_model_dialog, QKeySequence.StandardKey.Open,
-                                        "Open a saved model file", SP.SP_DialogOpenButton)
-        self.save_action = self._action("&Save", self.save_model, QKeySequence.StandardKey.Save,
-                                        "Save the model", SP.SP_DialogSaveButton)
-        self.save_as_action = self._action("Save &As…", self.save_model_as, "Ctrl+Shift+S", "Save the model to a new file")
-        self.export_morph_action = self._action("Export &morph…", self._export_morph, "Ctrl+E",
-                                                "Save the morph between the two selected digits as GIF, MP4 or PNG")
-        self.export_scatter_action = self._action("Export &scatter…", self._export_scatter, None,
-                                                  "Save the latent scatter plot as an image")
-        self.export_csv_action = self._action("Export loss &history CSV…", self.export_history_csv_dialog, None,
-                                              "Save the loss of every step and epoch as a CSV table")
-        self.export_timeline_action = self._action("Export training &timeline…", self._export_timeline, None,
-                                                   "Save the replay of the clusters forming, one frame per "
-                                                   "snapshot of training, as GIF, MP4, WebP or APNG")
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.train_action = self._action("&Train", self.training_panel.request_train, "Ctrl+Return",
-                                         "Train a new model with the settings on the left", SP.SP_MediaPlay)
-        self.pause_action = self._action("&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume training",
-                                         SP.SP_MediaPause)
-        self.stop_action = self._action("St&op", self.stop_training, "Ctrl+.", "Stop training, keep the model",
-                                        SP.SP_MediaStop)
-        self.play_action = self._action("Play / pause morph", self._play_pause_morph, Qt.Key.Key_Space,
-                                        "Play or pause the morph animation (Space)")
-        self.play_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)  # text fields still get Space
-        self.clear_action = self._action("Clear selection", self._clear_selection, Qt.Key.Key_Escape,
-                                         "Forget the selected morph endpoints (Esc)")
-        self.log_action = self._action("Log-scale loss", self.loss_plot.set_log_scale, None,
-                                       "Show the loss curves on a logarithmic axis")
-        self.log_action.setCheckable(True)
-        self.loss_plot.log_check.toggled.connect(self.log_action.setChecked)
-        self.about_action = self._action("&About Latent Morph", self.show_about)
-        self.compare_action = self._action("&Compare models…", self.compare_models_dialog, None,
-                                           "Open 2 to 4 model files side by side: scatters, morphs, prior draws "
-                                           "and one metrics table")
-        self.kinds_preset_action = self._action("Train AE vs VAE vs β-VAE…", self.train_kinds_preset_dialog, None,
-                                                "Train an autoencoder, a VAE and a β-VAE with the settings on the "
-                                                "left (same data, same seed), then compare them")
-        self.evaluate_action = self._action("E&valuate model…", self.show_evaluate_panel, None,
-                                            "Measure the open model: bounds, active units, kNN accuracy and what "
-                                            "the digit judge reads")
-
-    def _build_menus_and_toolbar(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.new_action, self.open_action])
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addActions([self.save_action, self.save_as_action])
-        file_menu.addSeparator()
-        file_menu.addActions([self.export_morph_action, self.export_scatter_action, self.export_csv_action])
-        file_menu.addAction(self.export_timeline_action)
-        file_menu.addSeparator()
-        file_menu.addActions([self.compare_action, self.kinds_preset_action, self.evaluate_action])
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        bar.addMenu("&Train").addActions([self.train_action, self.pause_action, self.stop_action])
-        view_menu = bar.addMenu("&View")
-        view_menu.addActions([self.training_dock.toggleViewAction(), self.loss_dock.toggleViewAction()])
-        view_menu.addSeparator()
-        view_menu.addActions([self.play_action, self.clear_action, self.log_action])
-        bar.addMenu("&Help").addAction(self.about_action)
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.addActions([self.open_action, self.save_action])
-        toolbar.addSeparator()
-        toolbar.addActions([self.train_action, self.pause_action, self.stop_action])
-        toolbar.addSeparator()
-        toolbar.addAction(self.export_morph_action)
-
     def _connect(self) -> None:
         panel, training, plot = self.training_panel, self.training, self.loss_plot
         panel.trainRequested.connect(self.start_training)
@@ -246,7 +153,7 @@ class MainWindow(QMainWindow):
         panel.stepRequested.connect(training.step_once)
         panel.epochRequested.connect(training.finish_epoch)
         panel.speedChanged.connect(training.set_step_delay)
-        panel.validityChanged.connect(self._update_actions)
+        panel.validityChanged.connect(self.update_actions)
         panel.settingsChanged.connect(self._describe_next_run)
         training.stateChanged.connect(panel.show_state)
         training.stateChanged.connect(self._training_state_changed)
@@ -256,29 +163,32 @@ class MainWindow(QMainWindow):
         training.epochFinished.connect(panel.show_epoch)
         training.ended.connect(self._run_ended)
         training.failed.connect(self._run_failed)
-        training.refused.connect(lambda message: self._show_error("Training not started", message))
+        training.refused.connect(lambda message: self.show_error("Training not started", message))
         training.refused.connect(lambda _message: self.trainingFinished.emit(None))
         training.status.connect(self.show_status)
         self.model_data.status.connect(self.show_status)
         self.model_data.settled.connect(self.modelDataSettled)
         self.empty_state.train_button.clicked.connect(self.train_from_empty_state)
-        self.empty_state.open_button.clicked.connect(self.open_model_dialog)
+        self.empty_state.open_button.clicked.connect(self.files.open_model_dialog)
         self.session.modelChanged.connect(self._model_changed)
-        self.session.weightsChanged.connect(self._update_actions)  # an epoch adds to the training timeline
+        self.session.weightsChanged.connect(self.update_actions)  # an epoch adds to the training timeline
         self.explore.timeline_bar.stepShown.connect(plot.set_cursor)  # the replayed snapshot's step
         self.session.dirtyChanged.connect(self._update_title)
         self.session.pathChanged.connect(self._update_title)
 
-    # ----- status, title, enabled state -----
+    # ----- status, errors, title, enabled state -----
     @Slot(str)
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, STATUS_MS)
+
+    def show_error(self, title: str, text: str) -> None:
+        QMessageBox.critical(self, title, text)
 
     def _update_title(self, *_args) -> None:
         self.setWindowTitle(f"{self.session.display_name}[*] — {APP_NAME}")
         self.setWindowModified(self.session.dirty)
 
-    def _update_actions(self, *_args) -> None:
+    def update_actions(self, *_args) -> None:
         training = self.is_training
         state = self.training.state
         has_model = self.session.has_model
@@ -299,7 +209,7 @@ class MainWindow(QMainWindow):
     def _model_changed(self) -> None:
         self.center.setCurrentWidget(self.explore if self.session.has_model else self.empty_state)
         self._update_title()
-        self._update_actions()
+        self.update_actions()
 
     @property
     def is_training(self) -> bool:
@@ -341,7 +251,7 @@ class MainWindow(QMainWindow):
 
     def _training_state_changed(self, state: TrainingState) -> None:
         self.empty_state.set_training(state is not TrainingState.IDLE)
-        self._update_actions()
+        self.update_actions()
 
     def _run_started(self, _train_config: TrainConfig) -> None:
         self.explore.timeline_bar.leave_replay()  # training shows the live view
@@ -366,197 +276,17 @@ class MainWindow(QMainWindow):
         labels = {"finished": "Done", "cancelled": "Stopped", "diverged": "Diverged"}
         self.training_panel.show_outcome(labels.get(outcome.status, str(outcome.status)),
                                          outcome.status == "finished", detail)
-        self._update_actions()
+        self.update_actions()
         if outcome.status == "diverged":
             QMessageBox.warning(self, "Training diverged", outcome.message)
         self.trainingFinished.emit(outcome)
 
     def _run_failed(self, message: str) -> None:
         self.training_panel.show_outcome("Failed", False)
-        self._show_error("Training failed", message)
+        self.show_error("Training failed", message)
         self.trainingFinished.emit(None)
 
-    # ----- files -----
-    def _confirm_discard(self) -> bool:
-        """Ask before unsaved training is replaced or closed; True means go ahead."""
-        if not self.session.has_unsaved_work:
-            return True
-        epochs = self.session.record.epochs_done
-        trained = f"trained for {epochs} epoch{'s' if epochs != 1 else ''}" if epochs else "partly trained"
-        answer = QMessageBox.question(
-            self, APP_NAME, f"The model “{self.session.display_name}” ({trained}) has not been saved. Save it first?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save)
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save_model()
-        return answer == QMessageBox.StandardButton.Discard
-
-    def _show_error(self, title: str, text: str) -> None:
-        QMessageBox.critical(self, title, text)
-
-    def new_model(self) -> None:
-        if self.is_training or not self._confirm_discard():
-            return
-        self.session.clear()
-        self.loss_plot.clear()
-        self.show_status("New: train a model or open one")
-
-    def open_model_dialog(self) -> None:
-        start = str(Path(self.recent_files[0]).parent) if self.recent_files else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, MODEL_FILTER)
-        if path:
-            self.open_model(path)
-
-    def open_model(self, path: str | Path) -> bool:
-        """Open a model file; on error show why and leave the current model as it was."""
-        if self.is_training or not self._confirm_discard():
-            return False
-        try:
-            self.session.open(path)
-        except CheckpointError as exc:
-            self._show_error("Could not open the model", str(exc))
-            self._forget_recent(str(path))
-            return False
-        self._remember_recent(str(Path(path).resolve()))
-        self.loss_plot.load_history(self.session.history)
-        model = self.session.model
-        try:
-            self.training_panel.show_configs(model.config, self.session.train_config)
-        except (ValueError, LatentMorphError):
-            pass  # the form keeps its values; the model is open all the same
-        self.show_status(f"Opened {Path(path).name}; encoding its test digits…")
-        self.model_data.data_dir = self.data_dir
-        self.model_data.load(self.training.dataset)
-        self._update_actions()
-        return True
-
-    def save_model(self) -> bool:
-        if not self.session.has_model:
-            return False
-        if self.session.path is None:
-            return self.save_model_as()
-        return self._save_to(self.session.path)
-
-    def save_model_as(self) -> bool:
-        if not self.session.has_model:
-            return False
-        folder = Path(self.recent_files[0]).parent if self.recent_files else Path.home()
-        suggested = str(self.session.path or folder / "model.safetensors")  # the last folder used, else home
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", suggested, MODEL_FILTER)
-        if not path:
-            return False
-        if not Path(path).suffix:
-            path += ".safetensors"
-        return self._save_to(Path(path))
-
-    def _save_to(self, path: Path) -> bool:
-        try:
-            self.session.save(path)
-        except LatentMorphError as exc:
-            self._show_error("Could not save the model", str(exc))
-            return False
-        self._remember_recent(str(path.resolve()))
-        self.show_status(f"Saved {path}")
-        return True
-
-    def export_history_csv_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export loss history", "loss-history.csv", "CSV tables (*.csv)")
-        if path:
-            self.export_history_csv(path)
-
-    def export_history_csv(self, path: str | Path) -> bool:
-        try:
-            self.session.history.write_csv(path)
-        except LatentMorphError as exc:
-            self._show_error("Could not export the loss history", str(exc))
-            return False
-        self.show_status(f"Loss history written to {path}")
-        return True
-
-    def _export_morph(self) -> None:
-        self.explore.export_morph()
-
-    def _export_scatter(self) -> None:
-        self.explore.export_scatter()
-
-    def _export_timeline(self) -> None:
-        self.explore.export_timeline()
-
-    def _play_pause_morph(self) -> None:
-        focused = QApplication.focusWidget()
-        if isinstance(focused, QAbstractButton) and focused.isEnabled():
-            focused.animateClick()  # Space on a focused button presses it, as everywhere else
-            return
-        self.explore.play_pause()
-
-    def _clear_selection(self) -> None:
-        self.explore.clear_selection()
-
-    # ----- compare and evaluate (gui/compare_view.py, gui/evaluate_panel.py) -----
-    def compare_models_dialog(self) -> None:
-        start = str(Path(self.recent_files[0]).parent) if self.recent_files else ""
-        paths, _ = QFileDialog.getOpenFileNames(self, "Compare 2 to 4 models", start, MODEL_FILTER)
-        if paths:
-            self.open_compare(paths)
-
-    def open_compare(self, paths: list[str | Path]) -> CompareWindow:
-        """A Compare window over ``paths``; it loads them in the background and says if they do not fit."""
-        window = CompareWindow(paths, data_dir=self.data_dir, parent=self)
-        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # it holds a dataset and the models
-        window.show()
-        return window
-
-    def train_kinds_preset_dialog(self) -> None:
-        """Ask for a folder, then train the AE / VAE / β-VAE preset there and open it in Compare."""
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the AE, VAE and β-VAE model files",
-                                                  str(Path(self.recent_files[0]).parent) if self.recent_files else "")
-        if folder:
-            self.train_kinds_preset(folder)
-
-    def train_kinds_preset(self, folder: str | Path):
-        """Train the three models of the preset in the background (gui/compare_preset.py), with the Training
-        panel's settings; a Compare window opens on them when they are done. Returns the run."""
-        from gui.compare_preset import KindsPresetRun  # with the engine, imported by now
-
-        try:
-            model_config, train_config = self.training_panel.configs()
-        except LatentMorphError as exc:
-            self._show_error("AE vs VAE vs β-VAE not started", str(exc))
-            return None
-        run = KindsPresetRun(self, folder, model_config, train_config, self.data_dir)
-        run.trained.connect(self.open_compare)
-        return run
-
-    def show_evaluate_panel(self) -> EvaluatePanel | None:
-        """The Evaluate panel for the open model, started at once."""
-        if not self.session.has_model:
-            self.show_status("Evaluate: train or open a model first")
-            return None
-        panel = EvaluatePanel(self.session, data_dir=self.data_dir, parent=self)
-        panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        panel.show()
-        panel.evaluate()
-        return panel
-
-    def show_about(self) -> None:
-        QMessageBox.about(self, "About Latent Morph", ABOUT_TEXT)
-
-    # ----- recent files and settings -----
-    def _remember_recent(self, path: str) -> None:
-        self.recent_files = [path] + [p for p in self.recent_files if p != path][:MAX_RECENT - 1]
-
-    def _forget_recent(self, path: str) -> None:
-        self.recent_files = [p for p in self.recent_files if Path(p) != Path(path).resolve()]
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent_files:
-            action = self.recent_menu.addAction(Path(path).name)
-            action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.open_model(p))
-        if not self.recent_files:
-            self.recent_menu.addAction("No recent models").setEnabled(False)
-
+    # ----- settings and judges -----
     def _restore_settings(self) -> None:
         if not self.remember_settings:
             return
@@ -614,7 +344,7 @@ class MainWindow(QMainWindow):
     def _confirm_close(self) -> bool:
         """Ask before closing loses anything; Cancel leaves everything as it was, training included."""
         if not self.is_training or self.training.run_has_ended:  # closeEvent waits for the winding-down thread
-            return self._confirm_discard()
+            return self.files.confirm_discard()
         buttons = QMessageBox.StandardButton
         answer = QMessageBox.question(
             self, APP_NAME, "Training is still running. Stop it and save the model before closing?",
@@ -628,5 +358,5 @@ class MainWindow(QMainWindow):
         finally:
             QApplication.restoreOverrideCursor()
         if answer == buttons.Save and self.session.has_unsaved_work:
-            return self.save_model()
+            return self.files.save_model()
         return True

@@ -1,7 +1,9 @@
 """The training form: dataset, model, optimiser settings, and the Train / Pause / Stop controls.
 
 Values are checked by building the core configs (ModelConfig, TrainConfig): the ranges live there,
-and the form only shows which field is wrong and why.
+and the form only shows which field is wrong and why. The fields themselves (choices, ranges,
+tooltips) are built by gui/training_form.py; the values the window saves between sessions are
+gui/window_settings.py's.
 """
 
 from __future__ import annotations
@@ -11,30 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
-from core.config import (MAX_BATCH_SIZE, MAX_BETA, MAX_EPOCHS, MAX_FREE_BITS, MAX_LATENT_DIM, MAX_SEED, ModelConfig,
-                         TrainConfig, parse_hidden)
-from core.device import available_devices
+from core.config import ModelConfig, TrainConfig, parse_hidden
 from core.errors import ConfigError
-from core.training import EpochReport, StepReport
+from core.training_reports import EpochReport, StepReport
 from gui.training import TrainingState
+from gui.training_form import DEFAULT_BETA_VAE, FOLDER_CHOICE, SCHEDULE_CHOICES, build_settings_box
+from gui.window_settings import apply_settings_values
 
-DATASET_CHOICES = (("MNIST sample (offline, 6,000 digits)", "mnist-sample"), ("MNIST (70,000 digits)", "mnist"),
-                   ("Fashion-MNIST", "fashion-mnist"), ("Kuzushiji-MNIST", "kmnist"))
-FOLDER_CHOICE = "folder…"
-MODEL_CHOICES = (("VAE", "vae"), ("CVAE (conditioned on the class)", "cvae"), ("β-VAE", "beta-vae"),
-                 ("Autoencoder", "ae"))
-DEFAULT_BETA_VAE = 4.0
-ARCH_CHOICES = (("MLP", "mlp"), ("Convolutional", "conv"))
-# (label, engine kind, the parameter's placeholder and default): core.schedules reads "kind:parameter"
-SCHEDULE_CHOICES = (("Constant", "constant", "", ""), ("Warm-up", "warmup", "epochs, e.g. 10", "10"),
-                    ("Cyclical", "cyclical", "cycles[:ratio], e.g. 4 or 4:0.5", "4"))
-RECON_CHOICES = (("Binary cross-entropy", "bce"), ("Mean squared error", "mse"))
-DEVICE_CHOICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"), ("Apple MPS", "mps"))
 SPEED_CHOICES = (("Full speed", 0.0), ("Slow: 4 steps/s", 0.25), ("Slower: 1 step/s", 1.0))
 TRAIN_TIP = "Train a new model with these settings (Ctrl+Return)"
 INVALID_STYLE = "border: 1px solid #d32f2f;"
@@ -68,85 +56,9 @@ class TrainingPanel(QWidget):
 
     # ----- construction -----
     def _build(self) -> None:
-        self.dataset_combo = QComboBox()
-        for label, name in DATASET_CHOICES:
-            self.dataset_combo.addItem(label, name)
-        self.dataset_combo.addItem("Folder…", FOLDER_CHOICE)
-        self.dataset_combo.setToolTip("Images to train on. The MNIST sample ships with the app and works offline;\n"
-                                      "a folder holds one sub-folder of images per class.")
+        self.settings_box = build_settings_box(self)
         self._last_dataset_index = 0
         self.dataset_combo.activated.connect(self._dataset_activated)
-
-        self.kind_combo = self._combo(MODEL_CHOICES, "VAE: the classic variational autoencoder.\n"
-                                      "CVAE: also given the class, so the latent space keeps only style.\n"
-                                      "β-VAE: a VAE with a heavier KL weight for a smoother, more disentangled space.\n"
-                                      "Autoencoder: no sampling, no KL: for comparison.")
-        self.arch_combo = self._combo(ARCH_CHOICES, "MLP is fast on the CPU; the convolutional network draws "
-                                      "sharper digits and is worth a GPU.")
-        self.hidden_edit = QLineEdit(",".join(map(str, ModelConfig.hidden)))
-        self.hidden_edit.setToolTip("Encoder layer widths, comma-separated (the decoder mirrors them).")
-        self.latent_spin = self._spin(ModelConfig.latent_dim, 1, MAX_LATENT_DIM, "Size of the latent space. 2 can be plotted directly; "
-                                      "larger spaces are shown through a projection.")
-        self.beta_spin = QDoubleSpinBox()
-        self.beta_spin.setRange(0.0, MAX_BETA)
-        self.beta_spin.setDecimals(2)
-        self.beta_spin.setValue(1.0)
-        self.beta_spin.setToolTip("Weight of the KL term. Above 1 trades reconstruction for a smoother latent space.")
-        self.schedule_combo = self._combo(tuple(choice[:2] for choice in SCHEDULE_CHOICES),
-                                          "How β changes during the run; it multiplies the β above.\n"
-                                          "Constant: β throughout.\n"
-                                          "Warm-up: from 0 to β over the first N epochs (Bowman et al. 2016).\n"
-                                          "Cyclical: M cycles over the run, each rising from 0 to β over a ratio "
-                                          "of the cycle (default 0.5), then held (Fu et al. 2019).")
-        self.schedule_edit = QLineEdit()
-        self.schedule_edit.setToolTip("Warm-up: its length in epochs. Cyclical: the number of cycles, and "
-                                      "optionally the rising share of each, e.g. 4:0.5.")
-        schedule_row = QWidget()
-        schedule_layout = QHBoxLayout(schedule_row)
-        schedule_layout.setContentsMargins(0, 0, 0, 0)
-        schedule_layout.addWidget(self.schedule_combo)
-        schedule_layout.addWidget(self.schedule_edit, 1)
-        self.free_bits_spin = QDoubleSpinBox()
-        self.free_bits_spin.setRange(0.0, MAX_FREE_BITS)
-        self.free_bits_spin.setDecimals(2)
-        self.free_bits_spin.setSingleStep(0.1)
-        self.free_bits_spin.setSuffix(" nats")
-        self.free_bits_spin.setToolTip("A KL floor per latent dimension (Kingma et al. 2016): a dimension using "
-                                       "fewer nats than this\nis not pushed towards the prior, which helps "
-                                       "against posterior collapse. 0 turns it off.")
-        self.recon_combo = self._combo(RECON_CHOICES, "How reconstructions are scored: binary cross-entropy suits "
-                                       "MNIST-like pixels, mean squared error continuous ones.")
-        self.epochs_spin = self._spin(TrainConfig.epochs, 1, MAX_EPOCHS, "Passes over the training set.")
-        self.batch_spin = self._spin(TrainConfig.batch_size, 1, MAX_BATCH_SIZE, "Images per optimiser step "
-                                     "(at most the training set's size).")
-        self.lr_edit = QLineEdit(f"{TrainConfig.lr:g}")
-        self.lr_edit.setToolTip("Adam learning rate, e.g. 0.001 or 1e-3. Lower it if the loss turns NaN.")
-        self.device_combo = self._combo(DEVICE_CHOICES, "Where to train. Only devices found on this machine "
-                                        "can be chosen.")
-        usable = set(available_devices()) | {"auto"}
-        model: QStandardItemModel = self.device_combo.model()
-        for row, (_, name) in enumerate(DEVICE_CHOICES):
-            model.item(row).setEnabled(name in usable)
-        self.seed_spin = self._spin(0, 0, MAX_SEED, "Random seed: the same seed and settings train the same model.")
-
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Dataset", self.dataset_combo)
-        form.addRow("Model", self.kind_combo)
-        form.addRow("Network", self.arch_combo)
-        form.addRow("Hidden widths", self.hidden_edit)
-        form.addRow("Latent dimensions", self.latent_spin)
-        form.addRow("β (KL weight)", self.beta_spin)
-        form.addRow("β schedule", schedule_row)
-        form.addRow("Free bits", self.free_bits_spin)
-        form.addRow("Reconstruction", self.recon_combo)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Learning rate", self.lr_edit)
-        form.addRow("Device", self.device_combo)
-        form.addRow("Seed", self.seed_spin)
-        self.settings_box = QGroupBox("Settings")
-        self.settings_box.setLayout(form)
 
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -230,21 +142,6 @@ class TrainingPanel(QWidget):
         self.kind_combo.currentIndexChanged.connect(self._kind_changed)
         self._kind_changed()
         self._update_buttons()
-
-    def _combo(self, choices: tuple[tuple[str, str], ...], tooltip: str) -> QComboBox:
-        combo = QComboBox()
-        for label, value in choices:
-            combo.addItem(label, value)
-        combo.setToolTip(tooltip)
-        return combo
-
-    def _spin(self, value: int, low: int, high: int, tooltip: str) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(low, high)  # the range ModelConfig / TrainConfig enforce
-        spin.setValue(value)
-        spin.setGroupSeparatorShown(True)
-        spin.setToolTip(tooltip)
-        return spin
 
     # ----- dataset and kind -----
     def _dataset_activated(self, index: int) -> None:
@@ -452,59 +349,7 @@ class TrainingPanel(QWidget):
         epochs = self.epochs_spin.value()
         return f"a {self.latent_spin.value()}-D {kind} on {dataset}, {epochs} epoch{'s' if epochs != 1 else ''}"
 
-    # ----- persistence -----
-    def settings_values(self) -> dict[str, Any]:
-        return {"dataset": self.dataset_combo.currentData(), "kind": self.kind_combo.currentData(),
-                "arch": self.arch_combo.currentData(), "hidden": self.hidden_edit.text(),
-                "latent_dim": self.latent_spin.value(), "beta": self.beta_spin.value(),
-                "recon": self.recon_combo.currentData(), "epochs": self.epochs_spin.value(),
-                "batch_size": self.batch_spin.value(), "lr": self.lr_edit.text(),
-                "device": self.device_combo.currentData(), "seed": self.seed_spin.value(),
-                "beta_schedule": self._schedule_text(), "free_bits": self.free_bits_spin.value()}
-
-    def _schedule_text(self) -> str:
-        """The schedule as typed, e.g. "cyclical:4:0.5", kept even for an autoencoder (unlike _beta_schedule)."""
-        kind = self.schedule_combo.currentData()
-        return kind if kind == "constant" else f"{kind}:{self.schedule_edit.text().strip()}"
-
-    def apply_settings_values(self, values: dict[str, Any]) -> None:
-        """Restore saved form values; raises ValueError (changing nothing) when any value has the wrong type."""
-        checks = {"dataset": str, "kind": str, "arch": str, "hidden": str, "latent_dim": int, "beta": (int, float),
-                  "recon": str, "epochs": int, "batch_size": int, "lr": str, "device": str, "seed": int,
-                  "beta_schedule": str, "free_bits": (int, float)}
-        for key, value in values.items():
-            if key in checks and (isinstance(value, bool) or not isinstance(value, checks[key])):
-                raise ValueError(f"{key} has the wrong type")
-        for key, combo in (("kind", self.kind_combo), ("arch", self.arch_combo), ("recon", self.recon_combo),
-                           ("device", self.device_combo)):
-            if key in values and combo.findData(values[key]) < 0:
-                raise ValueError(f"{key} {values[key]!r} is not a choice")
-        schedule_kind, _, schedule_param = values.get("beta_schedule", "constant").partition(":")
-        if self.schedule_combo.findData(schedule_kind) < 0:
-            raise ValueError(f"beta_schedule {values['beta_schedule']!r} is not a choice")
-        if "dataset" in values:
-            self.set_dataset(values["dataset"])
-        for key, combo in (("kind", self.kind_combo), ("arch", self.arch_combo), ("recon", self.recon_combo),
-                           ("device", self.device_combo)):
-            if key in values:
-                index = combo.findData(values[key])
-                if combo.model().item(index).isEnabled():
-                    combo.setCurrentIndex(index)
-        for key, spin in (("latent_dim", self.latent_spin), ("epochs", self.epochs_spin),
-                          ("batch_size", self.batch_spin), ("seed", self.seed_spin), ("beta", self.beta_spin),
-                          ("free_bits", self.free_bits_spin)):
-            if key in values:
-                spin.setValue(values[key])
-        if "beta_schedule" in values:
-            if schedule_kind != "constant":  # constant keeps the parameter typed before, for a later switch
-                self.schedule_edit.setText(schedule_param)
-            self.schedule_combo.setCurrentIndex(self.schedule_combo.findData(schedule_kind))
-        if "hidden" in values:
-            self.hidden_edit.setText(values["hidden"])
-        if "lr" in values:
-            self.lr_edit.setText(values["lr"])
-        self.validate()
-
+    # ----- an opened model's recipe -----
     def show_configs(self, model_config: ModelConfig, train_config: TrainConfig | None) -> None:
         """Fill the form from an opened model so that Train repeats its recipe."""
         kind = "beta-vae" if model_config.kind == "vae" and model_config.beta != 1.0 else model_config.kind
@@ -516,4 +361,4 @@ class TrainingPanel(QWidget):
             values.update(dataset=train_config.dataset, epochs=train_config.epochs,
                           batch_size=train_config.batch_size, lr=f"{train_config.lr:g}", seed=train_config.seed,
                           beta_schedule=train_config.beta_schedule, free_bits=float(train_config.free_bits))
-        self.apply_settings_values(values)
+        apply_settings_values(self, values)

@@ -2,223 +2,39 @@
 sorted by KL, collapsed dimensions marked (and hideable), and a slider per dimension with the images at
 its two ends beside it (GANSlider's finding: previews of where a slider leads help people steer).
 
-Decoding runs off the GUI thread, one request at a time (``LatestDecode``): a request made while another
-runs replaces any older waiting one, and the results of a request that is no longer the newest are dropped.
-Nothing is decoded while the tab is hidden; it catches up when shown.
+The grid and the sliders are drawn by gui.traversal_views. Decoding runs off the GUI thread, one request at
+a time (``gui.workers.LatestDecode``): a request made while another runs replaces any older waiting one, and
+the results of a request that is no longer the newest are dropped. Nothing is decoded while the tab is
+hidden; it catches up when shown.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QRectF, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPixmap, QShowEvent
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
-                               QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSpinBox,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from core.data import class_name
 from core.errors import LatentMorphError
-from core.export import tile_images
 from core.traversal import (DEFAULT_FPS, DEFAULT_RANGE, DEFAULT_STEPS, MAX_RANGE, DimensionSpread,
-                            SliderPreview, Traversal, offset_label, row_label, save_traversal_gif,
-                            save_traversal_png, slider_preview, spread_from_codes, sweep_frames, traverse)
+                            SliderPreview, Traversal, save_traversal_gif, save_traversal_png, slider_preview,
+                            spread_from_codes, sweep_frames, traverse)
 from gui.export_dialog import ExportRunner, MorphExportOptions, choose_save_path, remember_folder
-from gui.image_utils import SCREEN_GRID_PADDING, TiledImageView, to_qimage
+from gui.image_utils import TiledImageView
 from gui.latent_view import LatentPick
 from gui.session import ModelSession
-from gui.workers import BackgroundTask
+from gui.traversal_views import DimensionSlider, TraversalGridView
+from gui.workers import LatestDecode
 
-SLIDER_TICKS = 30  # slider positions per side: 0.1 sigma steps at the default range of 3
-THUMB_PX = 36  # the slider-end previews, on screen
 MAX_SCREEN_STEPS = 21  # images per row the tab offers (the CLI allows more)
 REDECODE_DELAY_MS = 200  # new weights arrive every epoch: decode once they settle
-COLLAPSED_TINT = QColor(128, 128, 128, 110)  # laid over a collapsed dimension's row
 GRID_FILTERS = "PNG image (*.png)"
 ANIMATION_FILTERS = "Animated GIF (*.gif);;MP4 video (*.mp4)"
-_RUNNING: set[BackgroundTask] = set()  # decodes still running; kept here so a closed tab never destroys one
-
-
-def _retire(task: BackgroundTask) -> None:
-    _RUNNING.discard(task)
-    task.deleteLater()
-
-
-class LatestDecode(QObject):
-    """Runs ``fn()`` off the GUI thread, one at a time, and hands the newest request's result to ``apply``."""
-
-    failed = Signal(str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._generation = 0  # the newest request's number
-        self._running: tuple[int, Callable[[object], None]] | None = None  # (generation, apply) of the task running
-        self._waiting: tuple[int, Callable[[], object], Callable[[object], None]] | None = None
-        self._task: BackgroundTask | None = None
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.wait)
-
-    def request(self, fn: Callable[[], object], apply: Callable[[object], None]) -> None:
-        self._generation += 1
-        self._waiting = (self._generation, fn, apply)
-        if self._task is None:
-            self._start_waiting()
-
-    def drop(self) -> None:
-        """Forget the waiting request, and drop the running one's result when it comes."""
-        self._generation += 1
-        self._waiting = None
-
-    @property
-    def busy(self) -> bool:
-        return self._task is not None or self._waiting is not None
-
-    def wait(self) -> None:
-        for task in list(_RUNNING):
-            task.wait()
-
-    def _start_waiting(self) -> None:
-        generation, fn, apply = self._waiting
-        self._waiting = None
-        task = BackgroundTask(lambda report: fn())  # no parent: see _RUNNING
-        task.succeeded.connect(self._succeeded)
-        task.failed.connect(self._failed)
-        task.finished.connect(self._finished)
-        task.finished.connect(functools.partial(_retire, task))
-        _RUNNING.add(task)
-        self._task, self._running = task, (generation, apply)
-        task.start()
-
-    @Slot(object)
-    def _succeeded(self, result: object) -> None:
-        generation, apply = self._running
-        if generation == self._generation:  # else a newer request exists: this result is stale
-            apply(result)
-
-    @Slot(object)
-    def _failed(self, error: Exception) -> None:
-        if self._running[0] == self._generation:
-            self.failed.emit(str(error) if isinstance(error, LatentMorphError) else f"{type(error).__name__}: {error}")
-
-    @Slot()
-    def _finished(self) -> None:
-        self._task = self._running = None
-        if self._waiting is not None:
-            self._start_waiting()
-
-
-class TraversalGridView(QWidget):
-    """The grid: a label per row (dimension, KL; grey and tinted where collapsed), the offsets above the first,
-    middle and last columns, and the tiles scaled to fit (whole-pixel scaling when enlarged)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.traversal: Traversal | None = None
-        self.placeholder = "No traversal yet"
-        self._image: QImage | None = None
-        self._labels: list[str] = []
-        self.setMinimumSize(QSize(240, 160))
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    @property
-    def rows_shown(self) -> int:
-        return 0 if self.traversal is None else self.traversal.rows
-
-    def set_traversal(self, traversal: Traversal | None) -> None:
-        self.traversal = traversal if traversal is not None and traversal.rows else None
-        if self.traversal is None:
-            self._image, self._labels = None, []
-        else:
-            images = self.traversal.images
-            flat = images.reshape(-1, *images.shape[2:])  # (rows * steps, H, W)
-            self._image = to_qimage(tile_images(flat, self.traversal.steps, padding=SCREEN_GRID_PADDING))
-            self._labels = [row_label(self.traversal, row) for row in range(self.traversal.rows)]
-        self.update()
-
-    def _geometry(self) -> tuple[int, int, QRectF]:
-        """(label column width, header height, the tiles' rectangle), widget pixels."""
-        metrics = self.fontMetrics()
-        label_w = max((metrics.horizontalAdvance(text) for text in self._labels), default=0) + 10
-        header = metrics.height() + 4
-        width, height = self.width() - label_w, self.height() - header
-        scale = min(width / self._image.width(), height / self._image.height())
-        if scale >= 1:
-            scale = int(scale)  # whole-pixel scaling keeps digits crisp
-        return label_w, header, QRectF(label_w, header, self._image.width() * scale, self._image.height() * scale)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), self.palette().window())
-        traversal = self.traversal
-        if traversal is None or self._image is None:
-            painter.setPen(self.palette().placeholderText().color())
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
-            painter.end()
-            return
-        label_w, header, target = self._geometry()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        painter.drawImage(target, self._image)
-        scale = target.width() / self._image.width()
-        tile_h, tile_w = traversal.images.shape[2:4]
-        row_h, col_w = (tile_h + SCREEN_GRID_PADDING) * scale, (tile_w + SCREEN_GRID_PADDING) * scale
-        text, faint = self.palette().windowText().color(), self.palette().placeholderText().color()
-        for row, label in enumerate(self._labels):
-            band = QRectF(0, target.y() + row * row_h, label_w - 6, tile_h * scale)
-            painter.setPen(faint if traversal.collapsed[row] else text)
-            painter.drawText(band, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
-            if traversal.collapsed[row]:  # the decoder ignores this dimension: grey its row out
-                painter.fillRect(QRectF(target.x(), band.y(), target.width(), band.height()), COLLAPSED_TINT)
-        painter.setPen(text)
-        middle = traversal.middle if traversal.middle is not None else 0
-        for column in sorted({0, middle, traversal.steps - 1}):
-            cell = QRectF(target.x() + column * col_w - col_w, 0, 3 * col_w, header)
-            painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, offset_label(traversal, column))
-        painter.end()
-
-
-class DimensionSlider(QWidget):
-    """One dimension's slider between the images its two ends lead to. ``moved(dim, offset)``."""
-
-    moved = Signal(int, float)
-
-    def __init__(self, dim: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.dim = dim
-        self.range_ = DEFAULT_RANGE
-        self.label = QLabel(f"z{dim}")
-        self.label.setFixedWidth(self.fontMetrics().horizontalAdvance("z15 99.99") + 6)
-        self.low_end, self.high_end = QLabel(), QLabel()
-        for end in (self.low_end, self.high_end):
-            end.setFixedSize(THUMB_PX, THUMB_PX)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(-SLIDER_TICKS, SLIDER_TICKS)
-        self.slider.valueChanged.connect(lambda value: self.moved.emit(self.dim, self.offset))
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label)
-        layout.addWidget(self.low_end)
-        layout.addWidget(self.slider, 1)
-        layout.addWidget(self.high_end)
-
-    @property
-    def offset(self) -> float:
-        """The slider's position in units of offset (-range_ .. +range_)."""
-        return self.slider.value() / SLIDER_TICKS * self.range_
-
-    def set_label(self, traversal: Traversal, row: int) -> None:
-        """'z3 2.41' (its KL in nats; the full label in the tooltip), greyed out when collapsed."""
-        kl = "" if traversal.kl_per_dim is None else f" {traversal.kl_per_dim[row]:.2f}"
-        self.label.setText(f"z{self.dim}{kl}")
-        self.label.setToolTip(row_label(traversal, row))
-        self.label.setEnabled(not traversal.collapsed[row])
-
-    def set_ends(self, low: np.ndarray, high: np.ndarray) -> None:
-        for end, image in ((self.low_end, low), (self.high_end, high)):
-            end.setPixmap(QPixmap.fromImage(to_qimage(image)).scaled(THUMB_PX, THUMB_PX))
 
 
 class TraversalPanel(QWidget):

@@ -3,18 +3,23 @@
 The task is a plain function ``fn(report)`` where ``report(fraction)`` publishes progress and
 raises TaskCancelled once cancel was asked for: cancelling takes effect at the next report.
 Results reach the GUI thread through queued signals only. ``LatestOnly`` runs such tasks for work
-of which only the newest request counts (decodes for what the window shows now).
+of which only the newest request counts (decodes for what the window shows now). ``LatestDecode``, the
+Traverse tab's, does the same with the function that applies a result given with each request, and
+says a failure in a ``failed`` signal.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import sys
 import threading
 from typing import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from core.errors import LatentMorphError
 
 
 GIL_SWITCH_MS = 0.2  # how long a thread waiting for the GIL waits before the holder must hand it over
@@ -219,3 +224,76 @@ def start_detached(fn: Callable[[Callable[[float], None]], object]) -> Backgroun
     task.finished.connect(lambda: _release(task))
     task.start()
     return task
+
+
+# The Traverse tab's decodes: tasks still running, kept here so a closed tab never destroys one.
+_RUNNING: set[BackgroundTask] = set()
+
+
+def _retire(task: BackgroundTask) -> None:
+    _RUNNING.discard(task)
+    task.deleteLater()
+
+
+class LatestDecode(QObject):
+    """Runs ``fn()`` off the GUI thread, one at a time, and hands the newest request's result to ``apply``."""
+
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._generation = 0  # the newest request's number
+        self._running: tuple[int, Callable[[object], None]] | None = None  # (generation, apply) of the task running
+        self._waiting: tuple[int, Callable[[], object], Callable[[object], None]] | None = None
+        self._task: BackgroundTask | None = None
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.wait)
+
+    def request(self, fn: Callable[[], object], apply: Callable[[object], None]) -> None:
+        self._generation += 1
+        self._waiting = (self._generation, fn, apply)
+        if self._task is None:
+            self._start_waiting()
+
+    def drop(self) -> None:
+        """Forget the waiting request, and drop the running one's result when it comes."""
+        self._generation += 1
+        self._waiting = None
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None or self._waiting is not None
+
+    def wait(self) -> None:
+        for task in list(_RUNNING):
+            task.wait()
+
+    def _start_waiting(self) -> None:
+        generation, fn, apply = self._waiting
+        self._waiting = None
+        task = BackgroundTask(lambda report: fn())  # no parent: see _RUNNING
+        task.succeeded.connect(self._succeeded)
+        task.failed.connect(self._failed)
+        task.finished.connect(self._finished)
+        task.finished.connect(functools.partial(_retire, task))
+        _RUNNING.add(task)
+        self._task, self._running = task, (generation, apply)
+        task.start()
+
+    @Slot(object)
+    def _succeeded(self, result: object) -> None:
+        generation, apply = self._running
+        if generation == self._generation:  # else a newer request exists: this result is stale
+            apply(result)
+
+    @Slot(object)
+    def _failed(self, error: Exception) -> None:
+        if self._running[0] == self._generation:
+            self.failed.emit(str(error) if isinstance(error, LatentMorphError) else f"{type(error).__name__}: {error}")
+
+    @Slot()
+    def _finished(self) -> None:
+        self._task = self._running = None
+        if self._waiting is not None:
+            self._start_waiting()

@@ -189,9 +189,9 @@ def test_every_number_flag_refuses_out_of_range_values(command, flag, tmp_path):
 
 
 def test_the_scale_bound_is_the_exporter_s():
-    from core import cli, export
+    from core import cli_args, export
 
-    assert cli.MAX_SCALE == export.MAX_SCALE
+    assert cli_args.MAX_SCALE == export.MAX_SCALE
 
 
 def test_main_py_runs_the_commands_with_their_exit_status():

@@ -9,7 +9,8 @@ import torch
 from core.config import ModelConfig, TrainConfig
 from core.device import describe_device
 from core.files import load_checkpoint, save_checkpoint
-from core.training import Trainer, TrainingControl
+from core.training import Trainer
+from core.training_control import TrainingControl
 
 NO_CUDA = "needs a CUDA device (torch.cuda.is_available() is False here)"
 MODEL = ModelConfig(hidden=(64,), latent_dim=3)

@@ -72,7 +72,7 @@ def test_graphs_are_for_cuda_only_and_can_be_turned_off(tiny_data, monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
 def test_a_graphed_cuda_run_equals_an_eager_one_and_resumes_exactly(tiny_data, tmp_path):
     from core.files import load_checkpoint
-    from core.training import TrainingControl
+    from core.training_control import TrainingControl
 
     train = replace(TRAIN, device="cuda")
     eager = Trainer(MODEL, train, tiny_data, cuda_graphs=False).run()

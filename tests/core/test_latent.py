@@ -103,9 +103,9 @@ def test_decode_takes_a_soft_condition_and_checks_its_shape(monkeypatch):
 
 def test_a_trained_cvae_morph_changes_class_from_the_first_to_the_last_frame(trained_cvae_checkpoint, tiny_data,
                                                                                 monkeypatch):
-    from core.cli import _load_model
+    from core.cli_loading import load_model
 
-    _, model = _load_model(str(trained_cvae_checkpoint))
+    _, model = load_model(str(trained_cvae_checkpoint))
     labels = tiny_data.test_y.numpy()
     i, j = int(np.flatnonzero(labels == 1)[0]), int(np.flatnonzero(labels == 7)[0])
     mu, _ = encode(model, tiny_data.test_x[[i, j]], tiny_data.test_y[[i, j]])

@@ -127,7 +127,7 @@ def test_bad_slide_options_exit_2_with_one_line(capsys, tmp_path, trained_vae_ch
 
 
 def test_the_cli_s_size_bounds_and_formats_are_the_exporter_s():
-    from core import cli, export, morph_map
+    from core import cli_morph, export, morph_map
 
-    assert (cli.MIN_SIZE, cli.MAX_SIZE) == (morph_map.MIN_SIZE, morph_map.MAX_SIZE)
-    assert cli.MORPH_SUFFIXES == export.EXPORT_FORMATS
+    assert (cli_morph.MIN_SIZE, cli_morph.MAX_SIZE) == (morph_map.MIN_SIZE, morph_map.MAX_SIZE)
+    assert cli_morph.MORPH_SUFFIXES == export.EXPORT_FORMATS

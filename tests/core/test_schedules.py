@@ -15,7 +15,8 @@ from core.evaluation import evaluate
 from core.files import load_checkpoint
 from core.losses import free_bits_kl, kl_per_dimension, loss_terms
 from core.schedules import BetaSchedule, parse_beta_schedule
-from core.training import Trainer, TrainingControl
+from core.training import Trainer
+from core.training_control import TrainingControl
 
 SMALL = ModelConfig(hidden=(32,), latent_dim=4)
 

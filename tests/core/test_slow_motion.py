@@ -6,7 +6,8 @@ import threading
 import time
 
 from core.config import ModelConfig, TrainConfig
-from core.training import Trainer, TrainingControl
+from core.training import Trainer
+from core.training_control import TrainingControl
 
 MODEL = ModelConfig(hidden=(32,))
 TRAIN = TrainConfig(epochs=1, batch_size=50, device="cpu", seed=3)

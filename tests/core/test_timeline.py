@@ -132,7 +132,7 @@ def test_train_resume_on_the_command_line_continues_the_timeline(tmp_path):
 
 def test_the_last_encoding_is_the_test_splits_codes_at_that_step(tiny_data):
     """The window shows the recorder's epoch-end codes as its scatter instead of encoding the same
-    weights again (gui/training.py): they must be encode_points' codes of those weights."""
+    weights again (gui/training_worker.py): they must be encode_points' codes of those weights."""
     from core.points import encode_points, points_from_codes
     from core.timeline import TimelineRecorder
 

@@ -13,7 +13,8 @@ import torch
 from core.config import ModelConfig, TrainConfig
 from core.errors import ConfigError
 from core.files import load_checkpoint
-from core.training import Trainer, TrainingControl
+from core.training import Trainer
+from core.training_control import TrainingControl
 
 SMALL = ModelConfig(hidden=(64,))
 
@@ -147,7 +148,7 @@ def autocast_calls(monkeypatch):
 @pytest.fixture
 def bf16_setting(monkeypatch):
     """Set LATENT_MORPH_BF16 for one test; cpu_has_fast_bf16 is cached, so clear it before and after."""
-    from core.training import cpu_has_fast_bf16
+    from core.device import cpu_has_fast_bf16
 
     def set_to(value):
         monkeypatch.setenv("LATENT_MORPH_BF16", value)
@@ -157,7 +158,7 @@ def bf16_setting(monkeypatch):
 
 
 def test_float32_training_when_bf16_is_turned_off(tiny_data, bf16_setting, autocast_calls):
-    from core.training import cpu_has_fast_bf16
+    from core.device import cpu_has_fast_bf16
 
     bf16_setting("0")
     assert cpu_has_fast_bf16() is False
@@ -172,9 +173,9 @@ def test_float32_training_when_bf16_is_turned_off(tiny_data, bf16_setting, autoc
 
 def test_bf16_autocast_is_seen_when_it_is_on(tiny_data, monkeypatch, autocast_calls):
     """The check above would catch autocast: forced on, every step opens it (encoder and decoder)."""
-    import core.training as training
+    import core.device as device
 
-    monkeypatch.setattr(training, "cpu_has_fast_bf16", lambda: True)
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: True)
     Trainer(SMALL, _config(epochs=1, batch_size=200), tiny_data).run()
     # twice a step (encoder, decoder); once for each of the timeline's 4 snapshots (untrained, steps 1 and 2, the end)
     assert autocast_calls == [("cpu", torch.bfloat16)] * (2 * 3 + 4)
@@ -216,7 +217,7 @@ def test_after_the_optimiser_stack_is_imported_a_run_s_first_optimiser_imports_n
 
     root = Path(__file__).resolve().parents[2]
     script = ("import sys, torch\n"
-              "from core.training import import_optimiser_stack, make_adam, optimiser_stack_imported\n"
+              "from core.optimiser import import_optimiser_stack, make_adam, optimiser_stack_imported\n"
               "assert not optimiser_stack_imported.is_set()\n"
               "import_optimiser_stack()\n"
               "assert optimiser_stack_imported.is_set()\n"

@@ -144,3 +144,22 @@ def workspace(qtbot, vae_session):
 @pytest.fixture
 def cvae_workspace(qtbot, cvae_session):
     yield _shown_workspace(qtbot, cvae_session)
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """Morph exports wait for ``gate.set()`` before they write, so a test can act while one runs."""
+    import threading
+
+    import gui.export_dialog
+
+    event = threading.Event()
+    real = gui.export_dialog.export_morph
+
+    def gated(*args, **kwargs):
+        assert event.wait(10), "the test never let the export go on"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gui.export_dialog, "export_morph", gated)
+    yield event
+    event.set()

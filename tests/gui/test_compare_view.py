@@ -35,7 +35,7 @@ def opened(qtbot, paths, evaluate=False):
 
 def shown_points(column) -> int:
     """How many digits the column's scatter draws (every class's item, as listed in its legend)."""
-    return sum(len(sample.item.getData()[0]) for sample, _label in column.view.legend.items)
+    return sum(len(sample.item.getData()[0]) for sample, _label in column.view.scatter.legend.items)
 
 
 @pytest.fixture

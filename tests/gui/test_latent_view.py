@@ -10,14 +10,15 @@ from paint_helpers import PaintCounter, process
 
 from core.config import ModelConfig
 from core.models import build_model
-from gui.latent_view import MANIFOLD_GRID, class_colour
+from gui.latent_manifold import MANIFOLD_GRID
+from gui.latent_overlays import class_colour
 from core.points import encode_points
 
 
 def test_scatter_has_one_point_per_digit_in_its_class_colour(workspace, vae_session):
     view, points = workspace.latent_view, vae_session.points
     shown = 0
-    for label, item in view._class_items.items():
+    for label, item in view.scatter.items.items():
         expected = points.plane[points.labels == label]
         xs, ys = item.getData()
         np.testing.assert_allclose(np.column_stack([xs, ys]), expected)
@@ -25,17 +26,17 @@ def test_scatter_has_one_point_per_digit_in_its_class_colour(workspace, vae_sess
         assert item.opts["pxMode"] and item.opts["size"] > 0
         shown += len(xs)
     assert shown == len(points.plane) == 300
-    names = [label.text for _, label in view.legend.items]
+    names = [label.text for _, label in view.scatter.legend.items]
     assert names == list(vae_session.class_names)
 
 
 def test_new_points_reuse_the_items_and_keep_a_zoomed_view(workspace, vae_session, tiny_data):
     view = workspace.latent_view
-    items = dict(view._class_items)
+    items = dict(view.scatter.items)
     view.view_box.setRange(xRange=(-0.5, 0.5), yRange=(-0.5, 0.5), padding=0)  # the user zoomed
     zoomed = view.view_box.viewRange()
     vae_session.set_points(encode_points(vae_session.model, tiny_data, limit=200))
-    assert view._class_items == items
+    assert view.scatter.items == items
     assert sum(len(item.getData()[0]) for item in items.values()) == 200
     np.testing.assert_allclose(view.view_box.viewRange(), zoomed)
 
@@ -89,7 +90,7 @@ def test_nearest_point_is_measured_in_screen_pixels_and_skips_hidden_classes(wor
     assert view.nearest_point((x + 5 * pixel_w, y), max_pixels=4) != index
     far = (points.plane[:, 0].max() + 1000 * pixel_w, y)
     assert view.nearest_point(far) is None
-    view._class_items[int(points.labels[index])].setVisible(False)
+    view.scatter.items[int(points.labels[index])].setVisible(False)
     assert view.nearest_point((x, y)) != index
 
 
@@ -154,7 +155,7 @@ def test_a_cvae_manifold_follows_the_generate_panels_class(qtbot, cvae_workspace
 def test_the_shared_symbol_stamp_matches_what_pyqtgraph_would_pick(workspace):
     import pyqtgraph as pg
 
-    item = workspace.latent_view._class_items[1]
+    item = workspace.latent_view.scatter.items[1]
     reference = pg.ScatterPlotItem(pos=np.column_stack(item.getData()), size=item.opts["size"], pen=item.opts["pen"],
                                    brush=item.opts["brush"], pxMode=True)
     reference.fragmentAtlas = item.fragmentAtlas  # same atlas, so the same stamp coordinates
@@ -187,7 +188,7 @@ def test_the_points_paint_from_a_cache_that_follows_new_points_and_pans(workspac
 
     view = workspace.latent_view
     cached = QGraphicsItem.CacheMode.DeviceCoordinateCache
-    assert view._class_items and all(item.cacheMode() == cached for item in view._class_items.values())
+    assert view.scatter.items and all(item.cacheMode() == cached for item in view.scatter.items.values())
     assert all(view.plot.getPlotItem().getAxis(side).cacheMode() == cached for side in ("left", "bottom"))
 
     def colour_at(plane_xy) -> QColor:
@@ -215,23 +216,23 @@ def test_a_new_models_classes_and_legend_are_ready_before_its_points(workspace, 
     view = workspace.latent_view
     vae_session.set_record(vae_session.record, data=vae_session.data)  # the same model anew: no points yet
     assert vae_session.points is None
-    assert sorted(view._class_items) == list(range(len(vae_session.class_names)))
-    assert all(len(item.getData()[0]) == 0 for item in view._class_items.values())
-    assert [label.text for _, label in view.legend.items] == list(vae_session.class_names)
+    assert sorted(view.scatter.items) == list(range(len(vae_session.class_names)))
+    assert all(len(item.getData()[0]) == 0 for item in view.scatter.items.values())
+    assert [label.text for _, label in view.scatter.legend.items] == list(vae_session.class_names)
 
 
 def test_a_new_model_with_the_same_classes_keeps_the_legend_and_shows_every_class_again(workspace, vae_session):
     """Making ten legend rows took 35-40 ms of the GUI thread at every new model (a training run's
     first epoch): the same classes keep theirs. A class hidden from the old model's legend shows again."""
     view = workspace.latent_view
-    items = dict(view._class_items)
+    items = dict(view.scatter.items)
     items[3].hide()  # the user clicked "3" in the legend
     vae_session.set_record(vae_session.record, data=vae_session.data)
-    assert view._class_items == items and all(item.isVisible() for item in items.values())
-    assert [label.text for _, label in view.legend.items] == list(vae_session.class_names)
+    assert view.scatter.items == items and all(item.isVisible() for item in items.values())
+    assert [label.text for _, label in view.scatter.legend.items] == list(vae_session.class_names)
     renamed = dataclasses.replace(vae_session.record, class_names=tuple(f"class {i}" for i in range(10)))
     vae_session.set_record(renamed, data=vae_session.data)
-    assert [label.text for _, label in view.legend.items] == [f"class {i}" for i in range(10)]
+    assert [label.text for _, label in view.scatter.legend.items] == [f"class {i}" for i in range(10)]
 
 
 def test_a_moving_marker_leaves_the_view_s_auto_range_alone(workspace, monkeypatch):
@@ -254,10 +255,10 @@ def test_an_epoch_s_moved_digits_are_drawn_fitted_and_picked_where_they_now_are(
     """A training epoch moves the same test digits: each class keeps its count, so the points move in
     place. The view's auto range, the snapping and the legend's items must all follow."""
     view, points = workspace.latent_view, vae_session.points
-    items = dict(view._class_items)
+    items = dict(view.scatter.items)
     moved = dataclasses.replace(points, plane=(points.plane * 3 + 5).astype(np.float32))
     vae_session.set_points(moved)
-    assert view._class_items == items
+    assert view.scatter.items == items
     for label, item in items.items():
         xs, ys = item.getData()
         np.testing.assert_allclose(np.column_stack([xs, ys]), moved.plane[moved.labels == label])

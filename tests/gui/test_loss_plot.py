@@ -6,8 +6,9 @@ import pyqtgraph as pg
 import pytest
 
 from core.run_record import EpochRow
-from core.training import EpochReport, StepReport
-from gui.loss_plot import LossPlot, fitted_range, nice_ceiling
+from core.training_reports import EpochReport, StepReport
+from gui.live_curves import fitted_range, nice_ceiling
+from gui.loss_plot import LossPlot
 
 
 def _steps(start, count, loss=200.0, kl=6.0, spike=True):

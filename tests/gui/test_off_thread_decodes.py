@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from decode_helpers import DECODE_TIMEOUT_MS, settle, spy_decoder
 
-import gui.latent_view
-import gui.morph_panel
+import gui.latent_manifold
+import gui.morph_decode
 from core.latent import decode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def gate(monkeypatch):
 def test_a_manifold_for_a_view_that_moved_on_is_dropped(qtbot, workspace, gate):
     view = workspace.latent_view
     settle(qtbot, workspace)
-    gate.hold_first(gui.latent_view, "manifold")
+    gate.hold_first(gui.latent_manifold, "manifold")
     view.manifold_box.setChecked(True)
     assert gate.entered.wait(5)  # the first manifold is being decoded for the view as it was
     (x0, x1), (y0, y1) = view.view_box.viewRange()
@@ -69,7 +69,7 @@ def test_a_new_pick_supersedes_the_morph_being_decoded(qtbot, workspace, vae_ses
     settle(qtbot, workspace)
     shown = []
     morph.pathChanged.connect(lambda latents: shown.append(latents is not None))
-    gate.hold_first(gui.morph_panel, "decode")
+    gate.hold_first(gui.morph_decode, "decode")
     workspace.select_indices(0, 1)
     assert gate.entered.wait(5)
     workspace.select_indices(2, 3)

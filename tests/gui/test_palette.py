@@ -65,7 +65,7 @@ def test_every_class_colour_stands_out_on_the_white_plot(vision):
 
 
 def test_the_latent_view_draws_with_this_palette():
-    from gui import latent_view
+    from gui import class_scatter
 
-    assert latent_view.CLASS_COLOURS is CLASS_COLOURS
-    assert [latent_view.class_colour(i).name() for i in range(10)] == [c.lower() for c in CLASS_COLOURS]
+    assert class_scatter.CLASS_COLOURS is CLASS_COLOURS
+    assert [class_scatter.class_colour(i).name() for i in range(10)] == [c.lower() for c in CLASS_COLOURS]

@@ -26,7 +26,7 @@ def test_the_toggle_colours_the_visible_plane_by_the_judge_s_reading(qtbot, vae_
     regions = drawn.args[0]
     assert regions.classes.shape == (40, 40) and layer.item.isVisible()
     np.testing.assert_allclose([regions.x_range, regions.y_range], view.view_box.viewRange(), atol=1e-6)
-    assert layer.item.zValue() < min(item.zValue() for item in view._class_items.values())  # behind the points
+    assert layer.item.zValue() < min(item.zValue() for item in view.scatter.items.values())  # behind the points
     image = layer.item.image  # (40, 40, 4), flipped so that row 0 of the regions (the top) is drawn on top
     assert np.array_equal(image[-1, :, 3] > 0, regions.confidences[0] > 0.1)
     layer.toggle.setChecked(False)

@@ -11,7 +11,7 @@ from core.files import load_checkpoint
 
 def _scatter(view) -> dict[int, np.ndarray]:
     """The points each class item draws now: {label: (n, 2)}."""
-    return {label: np.column_stack(item.getData()) for label, item in view._class_items.items()}
+    return {label: np.column_stack(item.getData()) for label, item in view.scatter.items.items()}
 
 
 def _assert_shows(view, plane: np.ndarray, labels: np.ndarray) -> None:
@@ -24,7 +24,7 @@ def _assert_shows(view, plane: np.ndarray, labels: np.ndarray) -> None:
 def test_scrubbing_replays_snapshots_and_moves_the_loss_cursor(qtbot, main_window, trained_vae_checkpoint):
     window = main_window
     with qtbot.waitSignal(window.modelDataSettled, timeout=30_000):
-        assert window.open_model(trained_vae_checkpoint)
+        assert window.files.open_model(trained_vae_checkpoint)
     bar, view, plot = window.explore.timeline_bar, window.explore.latent_view, window.loss_plot
     timeline = load_checkpoint(trained_vae_checkpoint).timeline
     assert bar.isVisible() and bar.slider.maximum() == len(timeline) - 1 and not bar.replaying

@@ -219,12 +219,12 @@ def run_worker_here(worker):
 
 def test_worker_coalesces_step_reports_and_encodes_each_epoch(sample_data, monkeypatch):
     """Epochs slower than POINTS_INTERVAL_S (here all: it is 0) each come with their points."""
-    import gui.training
+    import gui.training_worker
     from core.config import ModelConfig, TrainConfig
-    from core.training import TrainingControl
-    from gui.training import STEP_EMITS_PER_SECOND, TrainingWorker
+    from core.training_control import TrainingControl
+    from gui.training_worker import STEP_EMITS_PER_SECOND, TrainingWorker
 
-    monkeypatch.setattr(gui.training, "POINTS_INTERVAL_S", 0.0)
+    monkeypatch.setattr(gui.training_worker, "POINTS_INTERVAL_S", 0.0)
 
     worker = TrainingWorker(ModelConfig(hidden=(32,)), TrainConfig(epochs=2, batch_size=8, device="cpu"),
                             sample_data.head(400), TrainingControl())
@@ -248,15 +248,15 @@ def test_epoch_points_are_the_timelines_codes_not_a_second_encoding(sample_data,
     import torch
 
     import core.training
-    import gui.training
+    import gui.training_worker
     from core.config import ModelConfig, TrainConfig
     from core.points import encode_points
-    from core.training import TrainingControl
-    from gui.training import TrainingWorker
+    from core.training_control import TrainingControl
+    from gui.training_worker import TrainingWorker
 
-    monkeypatch.setattr(gui.training, "POINTS_INTERVAL_S", 0.0)
+    monkeypatch.setattr(gui.training_worker, "POINTS_INTERVAL_S", 0.0)
     encodings = []
-    monkeypatch.setattr(gui.training, "encode_points", lambda *args, **kwargs: encodings.append(1) or
+    monkeypatch.setattr(gui.training_worker, "encode_points", lambda *args, **kwargs: encodings.append(1) or
                         encode_points(*args, **kwargs))
     for bf16 in (False, True):
         monkeypatch.setattr(core.training, "uses_bf16_autocast", lambda device, bf16=bf16: bf16)
@@ -284,8 +284,9 @@ def test_worker_turns_out_of_memory_into_advice(sample_data, monkeypatch):
     import torch
 
     from core.config import ModelConfig, TrainConfig
-    from core.training import Trainer, TrainingControl
-    from gui.training import TrainingWorker
+    from core.training import Trainer
+    from core.training_control import TrainingControl
+    from gui.training_worker import TrainingWorker
 
     def run_out_of_memory(self):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

@@ -65,7 +65,7 @@ def test_a_run_that_diverged_before_its_first_epoch_leaves_nothing_to_save(qtbot
 def test_a_saved_model_retrains_without_asking(qtbot, main_window, message_boxes, tmp_path):
     set_form(main_window.training_panel, epochs=1)
     train_to_the_end(qtbot, main_window)
-    assert main_window._save_to(tmp_path / "m.safetensors")
+    assert main_window.files.save_to(tmp_path / "m.safetensors")
     message_boxes.clear()
     train_to_the_end(qtbot, main_window)
     assert "question" not in [kind for kind, *_ in message_boxes]
@@ -86,15 +86,15 @@ def test_saved_from_the_window_after_two_epochs_resumes_to_three_from_the_cli(qt
                                                                                monkeypatch):
     """The issue's test: the history reads epochs 1, 2, 3 and the weights equal an uninterrupted
     3-epoch run at the same thread count."""
-    import gui.training
+    import gui.training_worker
     from core.cli import run_cli
     from core.files import load_checkpoint
 
-    monkeypatch.setattr(gui.training, "training_threads", lambda: torch.get_num_threads())
+    monkeypatch.setattr(gui.training_worker, "training_threads", lambda: torch.get_num_threads())
     set_form(main_window.training_panel, hidden="64", epochs=2, batch=256, lr="0.002")
     assert train_to_the_end(qtbot, main_window).status == "finished"
     saved = tmp_path / "window.safetensors"
-    assert main_window._save_to(saved)
+    assert main_window.files.save_to(saved)
     resumed, straight = tmp_path / "resumed.safetensors", tmp_path / "straight.safetensors"
     assert run_cli(["train", "--resume", str(saved), "--epochs", "3", "--out", str(resumed),
                     "--device", "cpu", "--json"]) == 0
@@ -133,7 +133,7 @@ def test_back_to_back_runs_leave_nothing_of_earlier_runs_reachable(qtbot, main_w
 
 @pytest.mark.parametrize("samples_per_second, eta", [(16_800.0, 52.0), (1_234_567.0, 3_725.0)])
 def test_the_progress_lines_fit_the_panel_at_the_default_window_size(main_window, samples_per_second, eta):
-    from core.training import StepReport
+    from core.training_reports import StepReport
 
     panel = main_window.training_panel
     panel.show_step(StepReport(12, 200, 430, 5360, 143.24, 137.5, 5.74, samples_per_second, eta), 30)
@@ -196,10 +196,10 @@ def test_fast_epochs_reach_the_plot_but_not_a_new_scatter_each_time(qtbot, main_
     """On a GPU an epoch can take 0.2 s. Every epoch's figures still reach the window, but the scatter
     is re-encoded at most every POINTS_INTERVAL_S (here: never after the first), and the finished
     run's points encode its final weights, not the stale ones."""
-    import gui.training
+    import gui.training_worker
     from core.points import encode_points
 
-    monkeypatch.setattr(gui.training, "POINTS_INTERVAL_S", 3600.0)
+    monkeypatch.setattr(gui.training_worker, "POINTS_INTERVAL_S", 3600.0)
     window = main_window
     set_form(window.training_panel, epochs=3)
     epochs, points_changes = [], []
@@ -218,9 +218,9 @@ def test_an_epochs_points_arrive_after_its_record_and_the_end_does_not_redraw_th
     its points (the scatter's redraw) in a later turn of the event loop. A finished run whose points
     are its last epoch's does not redraw them."""
     import core.training
-    import gui.training
+    import gui.training_worker
 
-    monkeypatch.setattr(gui.training, "POINTS_INTERVAL_S", 0.0)
+    monkeypatch.setattr(gui.training_worker, "POINTS_INTERVAL_S", 0.0)
     monkeypatch.setattr(core.training, "uses_bf16_autocast", lambda device: False)  # exact codes: kept at the end
     window = main_window
     set_form(window.training_panel, epochs=2)
@@ -239,7 +239,7 @@ def test_a_step_report_schedules_its_paint_and_paints_nothing_at_once(qtbot, mai
     painted with the window's next paint instead."""
     from PySide6.QtCore import QObject
 
-    from core.training import StepReport
+    from core.training_reports import StepReport
 
     qtbot.waitExposed(main_window)
     painted = []

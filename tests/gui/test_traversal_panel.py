@@ -14,7 +14,7 @@ from core.run_record import RunRecord
 from core.traversal import png_layout
 from gui.latent_view import LatentPick
 from gui.session import ModelSession
-from gui.traversal_panel import SLIDER_TICKS
+from gui.traversal_views import SLIDER_TICKS
 
 
 def _collapsed_model():

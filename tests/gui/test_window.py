@@ -13,7 +13,7 @@ from PySide6.QtTest import QTest
 
 def open_and_wait(qtbot, window, path) -> None:
     with qtbot.waitSignal(window.modelDataSettled, timeout=30_000) as settled:
-        assert window.open_model(path)
+        assert window.files.open_model(path)
     assert settled.args == [True]
 
 
@@ -55,7 +55,7 @@ def test_a_corrupt_model_file_is_refused_and_the_current_model_stays(qtbot, main
     empty_file = tmp_path / "empty.safetensors"
     empty_file.write_bytes(b"")
     for path in (random_file, empty_file, tmp_path / "missing.safetensors"):
-        assert not window.open_model(path)
+        assert not window.files.open_model(path)
         assert message_boxes[-1][0] == "critical" and path.name in message_boxes[-1][2]
     assert len(message_boxes) == 3
     assert window.session.model is model and window.session.points is points
@@ -97,7 +97,7 @@ def test_loss_history_csv_export(qtbot, main_window, trained_vae_checkpoint, tmp
     open_and_wait(qtbot, window, trained_vae_checkpoint)
     assert window.export_csv_action.isEnabled()
     target = tmp_path / "history.csv"
-    assert window.export_history_csv(target)
+    assert window.files.export_history_csv(target)
     rows = list(csv.DictReader(target.open()))
     assert len(rows) == len(window.session.history.steps)
     assert sum(1 for row in rows if row["val_loss"]) == 3
@@ -200,10 +200,10 @@ def test_screenshot_of_a_broken_model_fails(qtbot, message_boxes, tmp_path):
 
 def test_late_points_for_a_model_that_was_closed_are_dropped(qtbot, main_window, trained_vae_checkpoint):
     window = main_window
-    assert window.open_model(trained_vae_checkpoint)
+    assert window.files.open_model(trained_vae_checkpoint)
     task = window.model_task
     with qtbot.waitSignal(task.finished, timeout=30_000):  # its result, queued, arrives after the model is gone
-        window.new_model()  # saved model: no question; the encoding task may still be running
+        window.files.new_model()  # saved model: no question; the encoding task may still be running
     assert not window.session.has_model and window.session.points is None
     assert window.center.currentWidget() is window.empty_state
 
@@ -257,11 +257,11 @@ def test_opening_a_second_model_does_not_wait_for_the_first_to_finish_encoding(q
 
     monkeypatch.setattr(gui.model_tasks, "encode_points", encode)
     window = main_window
-    assert window.open_model(trained_vae_checkpoint)
+    assert window.files.open_model(trained_vae_checkpoint)
     first = window.model_task
     qtbot.waitUntil(first_started.is_set, timeout=30_000)
     with qtbot.waitSignal(window.modelDataSettled, timeout=30_000):
-        assert window.open_model(trained_cvae_checkpoint)  # returns at once: the first is still stuck
+        assert window.files.open_model(trained_cvae_checkpoint)  # returns at once: the first is still stuck
         assert first.is_running()
     assert window.session.model.config.is_conditional and window.session.points is not None
     cvae_points = window.session.points

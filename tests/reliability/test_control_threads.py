@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from core.latent import decode
-from core.training import Trainer, TrainingControl
+from core.training import Trainer
+from core.training_control import TrainingControl
 
 
 def test_random_stop_pause_resume_from_another_thread(tiny_data, small_configs):

@@ -11,7 +11,8 @@ import torch
 
 from core.config import ModelConfig, TrainConfig
 from core.files import load_checkpoint
-from core.training import Trainer, TrainingControl
+from core.training import Trainer
+from core.training_control import TrainingControl
 from reliability_helpers import ROOT
 
 EPOCHS = 20
