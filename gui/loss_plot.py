@@ -34,6 +34,7 @@ from gui.plot_updates import set_title, settle_view
 REDRAW_HZ = 4
 STEP_COLOURS = {"loss": "#1f77b4", "recon": "#2ca02c", "kl": "#e07000", "beta": "#7b3294"}
 TRAIN_ELBO_COLOUR, VAL_COLOUR = "#17375e", "#d62728"
+STEP_BAND_ALPHA = 120  # of 255: the loss's per-step band, through which the epoch lines show
 PLOT_TITLES = {"loss": "Loss", "recon": "Reconstruction", "kl": "KL", "beta": "β"}
 
 
@@ -66,8 +67,14 @@ class LossPlot(QWidget):
             if self.plots:
                 plot.setXLink(self.plots["loss"])
             self.plots[key] = plot
-        self.curves = {key: self.plots[key].plot(pen=pg.mkPen(colour, width=1.6 if key == "loss" else 1.3))
+        self.curves = {key: self.plots[key].plot(pen=pg.mkPen(colour, width=1.3))
                        for key, colour in STEP_COLOURS.items()}
+        # the loss's per-step band is translucent: the epoch lines run through its middle (an epoch's
+        # train -ELBO is its steps' mean), and an opaque band hid every marker but the first and last
+        # on a full-MNIST run (a real-display check)
+        step_band = pg.mkColor(STEP_COLOURS["loss"])
+        step_band.setAlpha(STEP_BAND_ALPHA)
+        self.curves["loss"].setPen(pg.mkPen(step_band, width=1.6))
         for curve in self.curves.values():
             curve.setZValue(10)  # per-step curves on top: the epoch markers never hide them
         # per-dimension KL (validation, latest epoch), sorted, with the threshold a dimension must pass
@@ -105,11 +112,11 @@ class LossPlot(QWidget):
         self.graphics.ci.layout.setColumnStretchFactor(2, 2)
 
         self.train_epoch_curve = self.plots["loss"].plot(
-            pen=pg.mkPen(TRAIN_ELBO_COLOUR, width=1.2, style=Qt.PenStyle.DotLine), symbol="s", symbolSize=5,
+            pen=pg.mkPen(TRAIN_ELBO_COLOUR, width=1.6), symbol="s", symbolSize=6,
             symbolBrush=TRAIN_ELBO_COLOUR, symbolPen=None)
         self.val_curve = self.plots["loss"].plot(
-            pen=pg.mkPen(VAL_COLOUR, width=1.2), symbol="o", symbolSize=5, symbolBrush=None,
-            symbolPen=pg.mkPen(VAL_COLOUR, width=1.2))
+            pen=pg.mkPen(VAL_COLOUR, width=1.6), symbol="o", symbolSize=6, symbolBrush=None,
+            symbolPen=pg.mkPen(VAL_COLOUR, width=1.4))
         for curve in (self.train_epoch_curve, self.val_curve):
             curve.setZValue(5)
         self._set_titles()

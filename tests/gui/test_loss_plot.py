@@ -119,6 +119,33 @@ def test_epoch_elbo_is_drawn_under_the_step_curve_as_lines_with_markers(qtbot):
         assert epoch_curve.opts["symbol"] is not None and epoch_curve.opts["pen"] is not None
 
 
+def test_the_epoch_lines_show_through_the_per_step_band_they_run_inside(qtbot):
+    """An epoch's train −ELBO is its steps' mean, so both epoch lines run inside the per-step band. An
+    opaque band hid every marker but the first and last of a full-MNIST run (seen on a real display)."""
+    plot = _plot(qtbot)
+    plot.show()
+    steps = 2000  # alternating 190 / 210 nats: the per-step curve paints a solid band between them
+    plot.append_steps([StepReport(0, i, steps, i, 190.0 + 20 * (i % 2), 184.0 + 20 * (i % 2), 6.0, 1000.0)
+                       for i in range(1, steps + 1)])
+    for epoch, step in ((1, 500), (2, 1500)):
+        row = EpochRow(epoch, step, 200.0, 194.0, 6.0, 200.0, 194.0, 6.0, 1.0, 1000.0)
+        plot.add_epoch(EpochReport(row, 2, 10.0, record=None))
+    plot.finish()
+    plot.redraw()
+    qtbot.wait(50)
+    image = plot.grab().toImage()
+    view, graphics = plot.plots["loss"].getViewBox(), plot.graphics
+
+    def pixel(step, nats, dy):
+        at = graphics.mapTo(plot, graphics.mapFromScene(view.mapViewToScene(pg.Point(step, nats))))
+        colour = image.pixelColor(at.x(), at.y() + dy)
+        return np.array([colour.red(), colour.green(), colour.blue()])
+
+    # at step 1000 the epoch lines run under the band; at step 250, before the first epoch, only the band
+    differences = [int(np.abs(pixel(1000, 200, dy) - pixel(250, 200, dy)).sum()) for dy in range(-3, 4)]
+    assert max(differences) > 100, differences  # an opaque band: the same blue at both (at most 31)
+
+
 def test_legends_sit_in_the_titles_so_no_curve_runs_under_one_even_on_a_log_scale(qtbot):
     plot = _plot(qtbot)
     plot.append_steps(_falling())
