@@ -100,6 +100,7 @@ class LossPlot(QWidget):
         self.in_use_curve = self.in_use_plot.plot(pen=pg.mkPen(STEP_COLOURS["kl"], width=1.3), symbol="o",
                                                   symbolSize=4, symbolBrush=STEP_COLOURS["kl"], symbolPen=None)
         self.in_use_series = GrowableSeries(64)
+        self._in_use_axis_for: int | None = None  # the latent size the in-use axis is labelled for
         for plot in (*self.plots.values(), self.kl_dims_plot, self.in_use_plot):
             for side in ("left", "bottom"):
                 # each axis draws its ticks and its grid lines across the plot from a QPicture at every
@@ -336,7 +337,18 @@ class LossPlot(QWidget):
             self.kl_dims_plot.getViewBox().setRange(xRange=(-0.6, len(heights) - 0.4), yRange=(0, top),
                                                     padding=0.05)
         if self.in_use_series.size:
-            self.in_use_plot.getViewBox().setYRange(0, max(1, len(self.kl_dims)), padding=0.1)
+            self._fit_dimension_count(max(1, len(self.kl_dims)))
+
+    def _fit_dimension_count(self, dims: int) -> None:
+        """The dimensions-in-use axis runs from 0 to the latent size, both labelled: with pyqtgraph's own
+        ticks a 2-D model's count sat on the plot's top edge under a lone "1" (a real-display check)."""
+        if self._in_use_axis_for == dims:
+            return
+        self._in_use_axis_for = dims
+        labelled = range(dims + 1) if dims <= 4 else sorted({0, dims // 2, dims})
+        self.in_use_plot.getAxis("left").setTicks([[(value, str(value)) for value in labelled], []])
+        # room beyond the end labels: pyqtgraph hides a label that would stick out of its axis
+        self.in_use_plot.getViewBox().setYRange(-0.3 * dims, 1.3 * dims, padding=0)
 
     def _follow_view(self) -> None:
         steps, _ = self.series["loss"].view()

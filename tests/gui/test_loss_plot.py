@@ -4,6 +4,7 @@ transient and to the run, validation never hiding training, legends never over a
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtGui import QImage, QPainter
 
 from core.run_record import EpochRow
 from core.training_reports import EpochReport, StepReport
@@ -207,6 +208,33 @@ def test_kl_per_dimension_is_drawn_sorted_and_counts_the_dimensions_in_use(qtbot
     assert list(plot.kl_dims_bars.opts["height"]) == [3.1, 0.4, 0.2, 0.02]  # the latest epoch, sorted
     assert "3 of 4 in use" in plot.kl_dims_plot.titleLabel.text and not plot.collapse_shown
     assert plot.in_use_curve.getData()[1].tolist() == [2, 3]
+
+
+def _drawn_labels(axis):
+    """The tick labels ``axis`` paints now (pyqtgraph leaves out any that would stick out of it)."""
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return sorted((text for _rect, _flags, text in texts), key=float)
+
+
+def test_the_dimensions_in_use_read_against_an_axis_from_0_to_the_latent_size(qtbot):
+    """Seen on a real display: a 2-D model's count sat on the plot's top edge under a lone "1"."""
+    plot = _plot(qtbot)
+    plot.show()
+    plot.append_steps(_steps(1, 30, spike=False))
+    plot.add_epoch(_epoch(1, [2.5, 1.7]))
+    plot.redraw()
+    assert _drawn_labels(plot.in_use_plot.getAxis("left")) == ["0", "1", "2"]
+    plot.clear()  # a 16-D model next
+    plot.append_steps(_steps(1, 30, spike=False))
+    plot.add_epoch(_epoch(1, [1.0] * 12 + [0.01] * 4))
+    plot.redraw()
+    assert _drawn_labels(plot.in_use_plot.getAxis("left")) == ["0", "8", "16"]
+    assert plot.in_use_curve.getData()[1].tolist() == [12]
 
 
 def test_a_collapsed_posterior_is_flagged_in_the_window(qtbot):
