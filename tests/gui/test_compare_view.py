@@ -107,3 +107,18 @@ def test_a_model_of_other_images_or_another_dataset_is_refused_with_a_message(qt
     message = window.message.text()
     assert window.message.isVisible() and str(other) in message and named in message
     assert message.startswith("These models cannot be compared")
+
+
+@pytest.mark.parametrize("count", [2, 4])
+def test_each_column_s_view_toggles_read_in_full_at_the_window_s_opening_size(qtbot, two_models,
+                                                                               trained_cvae_checkpoint, count):
+    """Seen on a real display: in a column, "Decoded manifold behind the points" was cut to "Decoded manifold b"."""
+    paths = [*two_models, trained_cvae_checkpoint, two_models[0]][:count]
+    window, ok = opened(qtbot, paths)
+    assert ok
+    qtbot.waitUntil(lambda: all(column.view.ellipses_box.isVisible() for column in window.columns))
+    for column in window.columns:
+        view = column.view
+        for box in (view.manifold_box, view.decision_regions.toggle, view.ellipses_box):
+            assert box.width() >= box.sizeHint().width(), box.text()
+            assert box.toolTip()  # the long name, and what it draws
