@@ -40,7 +40,7 @@ class ModelColumn(QWidget):
         self.view.setMinimumSize(QSize(260, 260))
         if compared.model.config.latent_dim <= 2:  # its note only says so, and wraps to many lines in a column
             self.view.projection_note.hide()
-        # a column is about 400 px wide: "Decoded manifold behind the points" was cut to "Decoded manifold b"
+        # a column is about 400 px wide: "Decoded manifold" and its two neighbours did not fit
         # (a real-display check). Short names here; each toggle's tooltip says what it draws.
         for box, name in ((self.view.manifold_box, "Manifold"), (self.view.decision_regions.toggle, "Regions"),
                           (self.view.ellipses_box, "Ellipses")):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QDialog, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from core.data import class_name
 from core.morph_map import MapScene, morph_captions, morph_scene, path_curve
@@ -21,12 +21,17 @@ from gui.export_dialog import (SCATTER_FILTERS, ExportRunner, MorphExportDialog,
 from gui.generate_panel import GeneratePanel
 from gui.latent_view import LatentPick, LatentView
 from gui.morph_panel import MorphPanel
+from gui.scrolling_tabs import ScrollingTabs
 from gui.session import ModelSession
 from gui.timeline_bar import ReplayedSnapshot, TimelineBar
 from gui.traversal_panel import TraversalPanel
 from gui.workers import BackgroundTask
 
 TIMELINE_FILTERS = "Animated GIF (*.gif);;MP4 video (*.mp4);;Animated WebP (*.webp);;Animated PNG (*.apng)"
+# the least share of the workspace's width the latent view keeps when the tabs are sized: a 1440 px window
+# then shows the Inside tab (552 px) whole and the scatter 438 px wide; a 1256 px one (a 1366 x 768 laptop
+# screen) scrolls the Inside and Traverse pages sideways instead
+LATENT_SHARE = 0.43
 # what to do with an export still running when the window closes
 WAIT_FOR_EXPORT, CANCEL_EXPORT, KEEP_WINDOW_OPEN = "wait", "cancel", "keep"
 
@@ -58,17 +63,19 @@ class ExploreWorkspace(QWidget):
         self.generate_panel = GeneratePanel(session)
         self.exporter = ExportRunner(self)
         self.traversal_panel = TraversalPanel(session, self.exporter)
-        self.tabs = QTabWidget()
+        self.tabs = ScrollingTabs()  # its pages scroll on a small screen (gui/scrolling_tabs.py)
         self.tabs.addTab(self.morph_panel, "Morph")
         self.tabs.addTab(self.generate_panel, "Generate")
         self.inside_panel = InsidePanel(session)  # a digit's anatomy, and a pad to draw one
         self.tabs.addTab(self.inside_panel, "Inside")
         self.tabs.addTab(self.traversal_panel, "Traverse")
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._with_timeline_bar(self.latent_view))
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        self._split_by_user = False  # once the user drags the splitter, resizes keep their split
+        splitter.splitterMoved.connect(self._split_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -95,6 +102,30 @@ class ExploreWorkspace(QWidget):
         self.inside_panel.sampleMoved.connect(self.latent_view.show_sample)
         self.inside_panel.probeMoved.connect(self.latent_view.show_probe)
         self.inside_panel.endpointRequested.connect(self.use_as_morph_end)
+
+    # --- the split between the latent view and the tabs ------------------------------------------
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if not self._split_by_user:
+            self._fit_split()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._split_by_user:  # built hidden (the empty state shows first): the splitter had no width
+            self._fit_split()
+
+    def _fit_split(self) -> None:
+        """The tabs get their widest page's width (no horizontal scroll bar) while the latent view keeps
+        at least LATENT_SHARE of the width; on a small screen the pages scroll instead."""
+        total = sum(self.splitter.sizes())
+        if total <= 0:
+            return
+        tabs = min(self.tabs.widest_page(), int((1 - LATENT_SHARE) * total))
+        self.splitter.setSizes([total - tabs, tabs])
+
+    def _split_moved(self, *_args) -> None:
+        self._split_by_user = True
 
     # --- the contract with the main window ------------------------------------------------------
 

@@ -66,7 +66,7 @@ class ManifoldLayer(QObject):
         super().__init__(view)
         self.view = view
         self.label = 0  # the class a CVAE's manifold is decoded under
-        self.box = QCheckBox("Decoded manifold behind the points")
+        self.box = QCheckBox("Decoded manifold")  # its tooltip: behind the points; short, to fit a laptop screen
         self.box.setToolTip("Decode a 20×20 grid over the visible area and show it faintly behind the points")
         self.item = pg.ImageItem(axisOrder="row-major")
         self.item.setOpacity(MANIFOLD_OPACITY)

@@ -56,6 +56,12 @@ def default_window_size(available: QSize) -> tuple[int, int]:
     return min(1440, int(available.width() * 0.92)), min(940, int(available.height() * 0.92))
 
 
+def loss_dock_height(window_height: int) -> int:
+    """The loss plots' first height in pixels: 290, or 30% of a short window (on a 1366 x 768 laptop
+    screen the latent view keeps the most of it). Qt keeps it at least the plots' own minimum."""
+    return min(290, int(0.3 * window_height))
+
+
 class MainWindow(QMainWindow):
     """The app window. Public: ``start_training``, ``toggle_pause``, ``stop_training``; a model's files
     (New, Open, Save, the history CSV) are ``self.files`` (gui.model_files.ModelFiles). Training itself
@@ -143,7 +149,7 @@ class MainWindow(QMainWindow):
         self.loss_dock.setObjectName("lossDock")
         self.loss_dock.setWidget(self.loss_plot)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.loss_dock)
-        self.resizeDocks([self.loss_dock], [290], Qt.Orientation.Vertical)
+        self.resizeDocks([self.loss_dock], [loss_dock_height(self.height())], Qt.Orientation.Vertical)
 
     def _connect(self) -> None:
         panel, training, plot = self.training_panel, self.training, self.loss_plot

@@ -112,7 +112,8 @@ def test_a_model_of_other_images_or_another_dataset_is_refused_with_a_message(qt
 @pytest.mark.parametrize("count", [2, 4])
 def test_each_column_s_view_toggles_read_in_full_at_the_window_s_opening_size(qtbot, two_models,
                                                                                trained_cvae_checkpoint, count):
-    """Seen on a real display: in a column, "Decoded manifold behind the points" was cut to "Decoded manifold b"."""
+    """Seen on a real display: in a column, "Decoded manifold behind the points" was cut to "Decoded manifold b"
+    (the main view's toggles are shorter since; three still do not fit a column)."""
     paths = [*two_models, trained_cvae_checkpoint, two_models[0]][:count]
     window, ok = opened(qtbot, paths)
     assert ok

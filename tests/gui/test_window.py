@@ -6,7 +6,7 @@ import csv
 import os
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from PySide6.QtTest import QTest
 
@@ -236,6 +236,33 @@ def test_the_default_window_takes_most_of_the_screen_up_to_a_cap():
     assert default_window_size(QSize(1600, 1000)) == (1440, 920)
     assert default_window_size(QSize(1366, 728)) == (1256, 669)
     assert default_window_size(QSize(2560, 1440)) == (1440, 940)
+
+
+def test_the_window_with_a_model_open_fits_a_1366_by_768_laptop_screen(qtbot, main_window, trained_vae_checkpoint):
+    """Seen on a 1366 x 768 display: the window could not shrink below 1488 x 834, so it ran off the
+    screen's right and bottom edges (the Inside tab alone asked for 552 x 469, every panel at full size)."""
+    from gui.main_window import default_window_size
+
+    open_and_wait(qtbot, main_window, trained_vae_checkpoint)
+    tabs = main_window.explore.tabs
+    for index in range(tabs.count()):  # every page built and laid out, as a user clicking through them
+        tabs.setCurrentIndex(index)
+        qtbot.wait(10)
+    main_window.resize(*default_window_size(QSize(1600, 1000)))  # 1440 x 920: every page shows whole
+    qtbot.waitUntil(lambda: main_window.width() == 1440)
+    for index in range(tabs.count()):
+        tabs.setCurrentIndex(index)
+        page = tabs.widget(index)
+        qtbot.waitUntil(lambda: page.isVisible())
+        wanted, seen = page.minimumSizeHint(), page.visibleRegion().boundingRect().size()  # not scrolled away
+        assert seen.width() >= wanted.width() and seen.height() >= wanted.height(), (tabs.tabText(index), seen)
+    width, height = default_window_size(QSize(1366, 728))  # what a 1366 x 768 screen with a task bar gets
+    hint = main_window.minimumSizeHint()
+    assert hint.width() <= width and hint.height() <= height, hint
+    main_window.resize(width, height)
+    qtbot.waitUntil(lambda: main_window.size() == QSize(width, height))
+    view = main_window.explore.latent_view.plot
+    assert view.width() >= 350 and view.height() >= 200, view.size()  # the scatter stays a usable size (395 x 232)
 
 
 def test_opening_a_second_model_does_not_wait_for_the_first_to_finish_encoding(qtbot, main_window, monkeypatch,
