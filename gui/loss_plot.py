@@ -35,6 +35,7 @@ REDRAW_HZ = 4
 STEP_COLOURS = {"loss": "#1f77b4", "recon": "#2ca02c", "kl": "#e07000", "beta": "#7b3294"}
 TRAIN_ELBO_COLOUR, VAL_COLOUR = "#17375e", "#d62728"
 STEP_BAND_ALPHA = 120  # of 255: the loss's per-step band, through which the epoch lines show
+BETA_HEADROOM = 1.3  # the beta plot's top over its nice ceiling: room for the value's label on a short plot
 PLOT_TITLES = {"loss": "Loss", "recon": "Reconstruction", "kl": "KL", "beta": "β"}
 
 
@@ -366,7 +367,7 @@ class LossPlot(QWidget):
                 values = np.concatenate([values, self.train_epoch_series.view()[1], self.val_series.view()[1]])
             if key == "beta":  # from 0: a constant beta is a flat line at its value, a schedule rises from 0
                 finite = values[np.isfinite(values)]
-                y_range = (0.0, nice_ceiling(max(float(finite.max()), 1e-3)) * 1.15) if len(finite) else None
+                y_range = (0.0, nice_ceiling(max(float(finite.max()), 1e-3)) * BETA_HEADROOM) if len(finite) else None
             else:
                 y_range = self._y_range(values, log)
             bounds = (x_high, y_range)
