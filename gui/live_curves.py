@@ -25,6 +25,14 @@ def nice_ceiling(value: float) -> float:
     return float(10 ** (exponent + 1))
 
 
+def log_labels(log_low: float, log_high: float, count: int) -> list[float]:
+    """``count`` values spread evenly in log10 between the ends (exclusive), each rounded to two
+    significant digits: the labels of a log axis whose range holds less than a decade, where pyqtgraph
+    labels only decades and their crowded minor ticks. Evenly spread, they never crowd each other."""
+    positions = log_low + (log_high - log_low) * np.arange(1, count + 1) / (count + 1)
+    return sorted({float(f"{10 ** position:.2g}") for position in positions})
+
+
 def after_transient(values: np.ndarray, transient: float = TRANSIENT_FRACTION) -> np.ndarray:
     """The finite ``values`` without the first ``transient`` share of them (from 10 values on), so
     the first steps' spike does not set the scale of the rest of the curve."""

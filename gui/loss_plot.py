@@ -28,13 +28,15 @@ from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVB
 from core.evaluation import COLLAPSE_KL_THRESHOLD, dimensions_in_use, posterior_collapsed
 from core.run_record import EpochRow, History
 from core.training_reports import EpochReport, StepReport
-from gui.live_curves import GrowableSeries, after_transient, fitted_range, nice_ceiling
+from gui.live_curves import GrowableSeries, after_transient, fitted_range, log_labels, nice_ceiling
 from gui.plot_updates import set_title, settle_view
 
 REDRAW_HZ = 4
 STEP_COLOURS = {"loss": "#1f77b4", "recon": "#2ca02c", "kl": "#e07000", "beta": "#7b3294"}
 TRAIN_ELBO_COLOUR, VAL_COLOUR = "#17375e", "#d62728"
 STEP_BAND_ALPHA = 120  # of 255: the loss's per-step band, through which the epoch lines show
+LOG_LABEL_SPACING = 30  # pixels of plot height per label on a short-range log axis (2 to 4 labels)
+LOG_OWN_LABELS_DECADES = 1.5  # a log axis spanning more is labelled by pyqtgraph (its decades)
 BETA_HEADROOM = 1.3  # the beta plot's top over its nice ceiling: room for the value's label on a short plot
 PLOT_TITLES = {"loss": "Loss", "recon": "Reconstruction", "kl": "KL", "beta": "β"}
 
@@ -375,6 +377,20 @@ class LossPlot(QWidget):
                 continue
             self._view_bounds[key] = bounds
             plot.getViewBox().setRange(xRange=(0, x_high), yRange=y_range, padding=0.02)
+            if key != "beta":
+                self._label_log_axis(plot, y_range if log else None)
+
+    @staticmethod
+    def _label_log_axis(plot: pg.PlotItem, log_range: tuple[float, float] | None) -> None:
+        """On a log scale of up to LOG_OWN_LABELS_DECADES, round values spread evenly label the axis:
+        pyqtgraph labels decades and their minor ticks, so 130-200 nats got no label and 1-10 nats got
+        labels on top of each other. ``log_range`` (log10 of nats) None: pyqtgraph's own ticks."""
+        axis = plot.getAxis("left")
+        if log_range is None or log_range[1] - log_range[0] > LOG_OWN_LABELS_DECADES:
+            axis.setTicks(None)
+            return
+        count = max(2, min(4, int(plot.getViewBox().height() // LOG_LABEL_SPACING)))
+        axis.setTicks([[(math.log10(value), f"{value:g}") for value in log_labels(*log_range, count)], []])
 
     @staticmethod
     def _y_range(values: np.ndarray, log: bool) -> tuple[float, float] | None:

@@ -249,6 +249,31 @@ def test_the_dimensions_in_use_read_against_an_axis_from_0_to_the_latent_size(qt
     assert plot.in_use_curve.getData()[1].tolist() == [12]
 
 
+def test_on_a_log_scale_every_curve_is_read_against_labels_that_do_not_overlap(qtbot):
+    """Seen on a log scale: the reconstruction axis had no label at all (its 130-200 nats hold no
+    decade), and the KL's minor labels 4-8 were drawn on top of each other."""
+    plot = _plot(qtbot)
+    plot.show()
+    plot.append_steps(_falling(400))  # loss 550 then 200 -> 143 nats, KL 1 -> 6 nats
+    plot.set_log_scale(True)
+    plot.redraw()
+    qtbot.waitUntil(lambda: plot.isVisible())
+    for key in ("loss", "recon", "kl"):
+        axis = plot.plots[key].getAxis("left")
+        image = QImage(8, 8, QImage.Format.Format_ARGB32)
+        painter = QPainter(image)
+        try:
+            texts = axis.generateDrawSpecs(painter)[2]
+        finally:
+            painter.end()
+        rects = sorted((rect for rect, _flags, _text in texts), key=lambda rect: rect.top())
+        assert len(rects) >= 2, (key, [text for _rect, _flags, text in texts])
+        assert all(upper.bottom() <= lower.top() + 1 for upper, lower in zip(rects, rects[1:])), key
+    plot.set_log_scale(False)  # the linear scale's own ticks come back
+    plot.redraw()
+    assert _drawn_labels(plot.plots["recon"].getAxis("left"))
+
+
 def test_a_collapsed_posterior_is_flagged_in_the_window(qtbot):
     plot = _plot(qtbot)
     plot.append_steps(_steps(1, 30, spike=False))
