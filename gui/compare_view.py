@@ -120,7 +120,9 @@ class CompareWindow(QMainWindow):
         layout.addWidget(self.message)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
-        self.resize(min(1500, 380 * len(paths) + 60), 960)
+        # a column per model, within the screen: 960 px ran off a 1366 x 768 laptop screen's bottom edge
+        screen = self.screen().availableGeometry()
+        self.resize(min(1500, 380 * len(paths) + 60, int(0.95 * screen.width())), min(960, int(0.92 * screen.height())))
 
         self.cancel_button.clicked.connect(self.cancel)
         self.evaluate_button.clicked.connect(self.evaluate)

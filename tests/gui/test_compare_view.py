@@ -123,3 +123,12 @@ def test_each_column_s_view_toggles_read_in_full_at_the_window_s_opening_size(qt
         for box in (view.manifold_box, view.decision_regions.toggle, view.ellipses_box):
             assert box.width() >= box.sizeHint().width(), box.text()
             assert box.toolTip()  # the long name, and what it draws
+
+
+def test_the_window_opens_within_the_screen(qtbot, two_models):
+    """It opened 960 px tall whatever the screen: off a 1366 x 768 laptop screen's bottom edge."""
+    window, ok = opened(qtbot, two_models)
+    assert ok
+    screen = window.screen().availableGeometry()
+    assert window.width() <= screen.width() and window.height() <= screen.height(), (window.size(), screen)
+    assert window.minimumSizeHint().height() <= 0.92 * 768 - 40  # it could shrink to a laptop's height
