@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMainWindow, Q
 from core.comparison import Comparison, comparison_row, open_comparison
 from core.errors import LatentMorphError
 from gui.compare_column import ModelColumn
+from gui.main_window import default_window_size
 from gui.metrics_table import fill_model_rows, read_only_table
 from gui.workers import start_detached
 from gui.workers import BackgroundTask
@@ -121,8 +122,8 @@ class CompareWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         # a column per model, within the screen: 960 px ran off a 1366 x 768 laptop screen's bottom edge
-        screen = self.screen().availableGeometry()
-        self.resize(min(1500, 380 * len(paths) + 60, int(0.95 * screen.width())), min(960, int(0.92 * screen.height())))
+        largest = (min(1500, 380 * len(paths) + 60), 960)
+        self.resize(*default_window_size(self.screen().availableGeometry().size(), largest))
 
         self.cancel_button.clicked.connect(self.cancel)
         self.evaluate_button.clicked.connect(self.evaluate)

@@ -70,14 +70,14 @@ class LossPlot(QWidget):
             if self.plots:
                 plot.setXLink(self.plots["loss"])
             self.plots[key] = plot
-        self.curves = {key: self.plots[key].plot(pen=pg.mkPen(colour, width=1.3))
-                       for key, colour in STEP_COLOURS.items()}
         # the loss's per-step band is translucent: the epoch lines run through its middle (an epoch's
         # train -ELBO is its steps' mean), and an opaque band hid every marker but the first and last
         # on a full-MNIST run (a real-display check)
         step_band = pg.mkColor(STEP_COLOURS["loss"])
         step_band.setAlpha(STEP_BAND_ALPHA)
-        self.curves["loss"].setPen(pg.mkPen(step_band, width=1.6))
+        pens = {key: pg.mkPen(colour, width=1.3) for key, colour in STEP_COLOURS.items()}
+        pens["loss"] = pg.mkPen(step_band, width=1.6)
+        self.curves = {key: self.plots[key].plot(pen=pen) for key, pen in pens.items()}
         for curve in self.curves.values():
             curve.setZValue(10)  # per-step curves on top: the epoch markers never hide them
         # per-dimension KL (validation, latest epoch), sorted, with the threshold a dimension must pass

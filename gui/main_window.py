@@ -50,10 +50,11 @@ APP_NAME = "Latent Morph"
 STATUS_MS = 8000
 
 
-def default_window_size(available: QSize) -> tuple[int, int]:
-    """Most of the screen, up to 1440 x 940 pixels: at 820 px high the loss plots and the morph panel
-    were squashed (a real-display check); on a small laptop screen the window still fits."""
-    return min(1440, int(available.width() * 0.92)), min(940, int(available.height() * 0.92))
+def default_window_size(available: QSize, largest: tuple[int, int] = (1440, 940)) -> tuple[int, int]:
+    """Most of the screen (92%), up to ``largest`` pixels: at 820 px high the loss plots and the morph
+    panel were squashed (a real-display check); on a small laptop screen the window still fits. Also
+    the Compare window's first size, with its own ``largest``."""
+    return min(largest[0], int(available.width() * 0.92)), min(largest[1], int(available.height() * 0.92))
 
 
 def loss_dock_height(window_height: int) -> int:
