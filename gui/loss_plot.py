@@ -89,8 +89,9 @@ class LossPlot(QWidget):
         self.kl_dims_plot.getAxis("bottom").setHeight(6)
         self.kl_dims_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=STEP_COLOURS["kl"], pen=None)
         self.kl_dims_plot.addItem(self.kl_dims_bars)
-        self.kl_dims_plot.addItem(pg.InfiniteLine(pos=COLLAPSE_KL_THRESHOLD, angle=0,
-                                                  pen=pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine)))
+        self.kl_threshold_line = pg.InfiniteLine(pos=COLLAPSE_KL_THRESHOLD, angle=0,
+                                                 pen=pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine))
+        self.kl_dims_plot.addItem(self.kl_threshold_line)
         self.kl_dims: tuple[float, ...] = ()
         self._drawn_epochs: tuple | None = None  # what the per-epoch items last showed
         # dimensions in use per epoch, on the shared step axis
@@ -111,6 +112,9 @@ class LossPlot(QWidget):
                 # a range moves, which the nice-step bounds make rare. Redraw and paint while training:
                 # median 7.4-7.9 -> 6.2-6.7 ms, p95 12-16 -> 8-9 ms (this 2-core host)
                 plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                # an axis keeps the room its labels took: the empty plots' blank axes (below) and the
+                # first labels then take the same height, so training's first points move no plot
+                plot.getAxis(side).setStyle(autoReduceTextSpace=False)
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
         self.graphics.ci.layout.setColumnStretchFactor(1, 3)
         self.graphics.ci.layout.setColumnStretchFactor(2, 2)
@@ -125,6 +129,8 @@ class LossPlot(QWidget):
             curve.setZValue(5)
         self._set_titles()
         self._set_dimension_titles()
+        self.blank = False
+        self._set_blank(True)
         # the replayed snapshot's step (gui/timeline_bar.py), on every plot that shares the step axis
         self.cursors = [plot.addLine(x=0, pen=pg.mkPen("#444444", width=1.2, style=Qt.PenStyle.DashLine))
                         for plot in (*self.plots.values(), self.in_use_plot)]
@@ -224,6 +230,7 @@ class LossPlot(QWidget):
         self.follow_data = True
         self._view_bounds = {}
         self.set_cursor(None)
+        self._set_blank(True)
         self._stale = True
 
     def set_planned_steps(self, steps: int | None) -> None:
@@ -312,9 +319,23 @@ class LossPlot(QWidget):
         if self._stale:
             self.redraw()
 
+    def _set_blank(self, blank: bool) -> None:
+        """Before any figures, the plots are blank boxes: pyqtgraph's 0-1 ticks and grid on an empty plot
+        read as a scale with nothing on it (a real-display check). The first figures bring the axes back."""
+        if blank == self.blank:
+            return
+        self.blank = blank
+        for plot in (*self.plots.values(), self.kl_dims_plot, self.in_use_plot):
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setTicks([[], []] if blank else None)
+        self.kl_threshold_line.setVisible(not blank)
+        self._in_use_axis_for = None  # its own labels come back with its first count
+        self._view_bounds = {}  # and each plot's range and labels with its first figures
+
     def redraw(self) -> None:
         self._stale = False
         self.redraw_count += 1
+        self._set_blank(self.point_count == 0 and self.validation_count == 0 and not self.kl_dims)
         for key, curve in self.curves.items():
             curve.setData(*self.series[key].view())
         if self.follow_data:

@@ -324,3 +324,45 @@ def test_the_kl_bars_keep_their_scale_while_the_kl_creeps_up_and_always_fit(qtbo
         assert top >= kl
         tops.append(top)
     assert len(set(tops[:5])) == 1 and tops[5] > tops[4]
+
+
+def _every_axis(plot):
+    return [(name, side, item.getAxis(side))
+            for name, item in (*plot.plots.items(), ("kl per dim", plot.kl_dims_plot), ("in use", plot.in_use_plot))
+            for side in ("left", "bottom")]
+
+
+def _drawn_ticks(axis):
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _axis, ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return ticks, [text for _rect, _flags, text in texts]
+
+
+def test_before_any_training_the_plots_are_blank_and_their_first_figures_move_no_plot(qtbot):
+    """Seen on a real display: the empty plots read 0.2 ... 0.8 on every axis, a scale with nothing on it."""
+    plot = _plot(qtbot)
+    plot.show()
+    plot.redraw()
+    qtbot.wait(20)
+    for name, side, axis in _every_axis(plot):
+        assert _drawn_ticks(axis) == ([], []), (name, side)  # no labels, and no grid lines either
+    assert not plot.kl_threshold_line.isVisible()
+    heights = [item.getViewBox().height() for item in (*plot.plots.values(), plot.in_use_plot)]
+
+    plot.append_steps(_steps(1, 30, spike=False))
+    plot.add_epoch(_epoch(1, [2.5, 1.7]))
+    plot.redraw()
+    qtbot.wait(20)
+    assert _drawn_labels(plot.plots["loss"].getAxis("left"))
+    assert _drawn_labels(plot.plots["kl"].getAxis("bottom"))  # the shared step axis, under the bottom row
+    assert _drawn_labels(plot.in_use_plot.getAxis("left")) == ["0", "1", "2"]
+    assert plot.kl_threshold_line.isVisible()
+    assert [item.getViewBox().height() for item in (*plot.plots.values(), plot.in_use_plot)] == heights
+
+    plot.clear()  # a new run: blank again until its first figures
+    plot.redraw()
+    assert _drawn_ticks(plot.plots["loss"].getAxis("left")) == ([], [])
