@@ -1,7 +1,7 @@
 """Latent Morph: `python main.py` opens the window; `python main.py <command>` runs the engine headless.
 
-Commands: train, evaluate, compare, inspect, morph, generate, manifold (see `python main.py --help`).
-The window also takes `--screenshot PNG [--checkpoint FILE]` to render itself offscreen and exit.
+Every sub-command is listed by `python main.py --help` (core/cli.py owns them). The window takes only
+options; among them `--screenshot PNG [--checkpoint FILE]` to render itself offscreen and exit.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import sys
 
-COMMANDS = {"train", "evaluate", "compare", "morph", "generate", "manifold", "inspect", "traverse", "timeline"}
-
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
+    # a first word that is not an option is a command: the CLI runs it or names the commands it has. A
+    # list of names kept here missed `judge`, whose README line then opened the window instead
+    if argv and (not argv[0].startswith("-") or argv[0] in ("-h", "--help")):
         from core.cli import run_cli
 
         return run_cli(argv)

@@ -1,5 +1,6 @@
-"""Starting the window on a Linux desktop without libxcb-cursor0 prints the fix and exits 1,
-instead of letting Qt abort with 'Could not load the Qt platform plugin "xcb"'."""
+"""The entry point: a sub-command runs headless and never opens the window; starting the window on a
+Linux desktop without libxcb-cursor0 prints the fix and exits 1, instead of letting Qt abort with
+'Could not load the Qt platform plugin "xcb"'."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from core import cli
 from gui import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,3 +93,26 @@ def test_the_entry_point_ends_with_the_command_s_code_and_its_output_intact(argv
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 3
     assert done.stdout == "written" and done.stderr == "warned"
+
+
+@pytest.mark.parametrize("command", sorted(cli.COMMANDS))
+def test_every_sub_command_runs_headless_never_opening_the_window(command, monkeypatch):
+    """`python main.py judge --dataset kmnist`, as the README says, opened the window: main.py kept its
+    own list of the commands, and judge was not on it."""
+    import main
+
+    ran = []
+    monkeypatch.setattr(cli, "run_cli", lambda argv: ran.append(("cli", argv)) or 0)
+    monkeypatch.setattr(app, "run_app", lambda argv: ran.append(("window", argv)) or 0)
+    assert main.main([command, "--help"]) == 0
+    assert ran == [("cli", [command, "--help"])]
+
+
+def test_a_mistyped_command_is_named_by_the_cli_and_options_alone_open_the_window(monkeypatch, capsys):
+    import main
+
+    opened = []
+    monkeypatch.setattr(app, "run_app", lambda argv: opened.append(argv) or 0)
+    assert main.main(["trian"]) == 2
+    assert "invalid choice: 'trian'" in capsys.readouterr().err and not opened
+    assert main.main(["--checkpoint", "model.lmorph"]) == 0 and opened == [["--checkpoint", "model.lmorph"]]
