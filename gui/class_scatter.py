@@ -3,10 +3,12 @@ each with a legend row (a click on the row hides or shows the class).
 
 Every point of an item shares one symbol, size, pen and brush, so pyqtgraph finds their stamp with
 one atlas lookup (``UniformScatter``), and an epoch that moves the same digits moves them in place
-rather than setting them anew. ``gui.latent_view.LatentView`` owns one ``ClassScatter``; it keeps
-``legend`` and ``_class_items`` (this object's ``items``) under its own name for the tests."""
+rather than setting them anew. ``gui.latent_view.LatentView`` owns one ``ClassScatter`` (its ``scatter``).
+The legend takes as many columns as the plot's height needs to show every class."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,6 +20,8 @@ from gui.palette import CLASS_COLOURS
 from gui.session import ModelSession
 
 POINT_SIZE = 5
+LEGEND_OFFSET = (-8, 8)  # pixels from the plot's top-right corner
+LEGEND_MOST_COLUMNS = 5
 
 
 class UniformScatter(QuietScatter):
@@ -64,8 +68,9 @@ class ClassScatter:
         self.items: dict[int, UniformScatter] = {}
         self._legend_names: tuple[str, ...] | None = None  # the class names the items and legend are for
         self._brushes = [pg.mkBrush(class_colour(i)) for i in range(len(CLASS_COLOURS))]
-        self.legend = plot.addLegend(offset=(-8, 8), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
+        self.legend = plot.addLegend(offset=LEGEND_OFFSET, labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
         self.legend.setToolTip("Click a class to hide or show it")
+        plot.getViewBox().sigResized.connect(self.fit_legend)
 
     def refresh_classes(self) -> None:
         """A new model: the items and legend rows of its classes (session.class_names), every class shown."""
@@ -84,6 +89,20 @@ class ClassScatter:
         # yet (the view is hidden then) they are made for the digits 0-9, which most models then keep.
         for label in range(len(names)):
             self._class_item(label)
+        self.fit_legend()
+
+    def fit_legend(self, *_) -> None:
+        """One legend column while every class fits the plot's height, else the fewest that fit: with one
+        column, Compare's short plots on a 1366 x 768 screen listed the classes 0-7 only, and never 8 or
+        9 (a real-display check)."""
+        count, room = len(self.legend.items), self.plot.getViewBox().height() - LEGEND_OFFSET[1]
+        if not count or room <= 0:  # nothing to list, or not laid out yet
+            return
+        row = max(label.boundingRect().height() for _sample, label in self.legend.items)
+        _left, top, _right, bottom = self.legend.layout.getContentsMargins()
+        fitting = (columns for columns in range(1, LEGEND_MOST_COLUMNS + 1)
+                   if math.ceil(count / columns) * row + top + bottom <= room)
+        self.legend.setColumnCount(next(fitting, LEGEND_MOST_COLUMNS))
 
     def clear(self) -> None:
         """No points in any class (the items and legend rows stay)."""

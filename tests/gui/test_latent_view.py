@@ -298,3 +298,26 @@ def test_clearing_marks_that_are_not_there_repaints_nothing(qtbot, workspace, va
     view.show_probe(np.array([0.1, 0.2], np.float32))
     process(qtbot)
     assert paints.count == 1  # a mark that is there still shows at once
+
+
+def test_every_class_is_listed_in_the_legend_however_short_the_plot(qtbot, vae_session):
+    """Seen on a real display: Compare's short plots at 1366 x 768 listed the classes 0-7, never 8 or 9.
+    A short plot lays the legend out in columns; a tall one keeps a single column."""
+    from gui.latent_view import LatentView
+
+    view = LatentView(vae_session)
+    qtbot.addWidget(view)
+    view.show()
+
+    def listed(height):
+        view.resize(420, height)
+        process(qtbot)
+        plot_rect = view.view_box.sceneBoundingRect()
+        return ([label.text for _sample, label in view.scatter.legend.items
+                 if plot_rect.contains(label.sceneBoundingRect())], view.scatter.legend.columnCount)
+
+    names = list(vae_session.class_names)
+    short, columns = listed(300)
+    assert short == names and columns > 1
+    tall, columns = listed(700)
+    assert tall == names and columns == 1
