@@ -70,7 +70,10 @@ def cmd_inspect(args: argparse.Namespace) -> dict[str, Any]:
     def listed(values) -> list[float] | None:
         return None if values is None else [float(v) for v in values]
 
+    # "label" is the class a CVAE is given; "test_label" the test digit's own class, for every kind
+    test_label = int(data.test_y[args.index]) if args.index is not None else None
     return {"kind": result.kind, "index": args.index, "image": args.image, "label": result.label,
+            "test_label": test_label,
             "seed": result.seed, "mu": listed(result.mu), "logvar": listed(result.logvar),
             "eps": listed(result.eps), "z": listed(result.z), "kl_per_dim": listed(result.kl_per_dim),
             "kl": result.kl, "recon": result.recon, "neg_elbo": result.neg_elbo,

@@ -147,6 +147,7 @@ def test_cli_index_and_image_print_the_same_anatomy_as_strict_json(capsys, tmp_p
     assert code == 0, err
     by_index = strict_json(out)
     assert set(FIELDS) <= set(by_index) and by_index["kind"] == "vae" and by_index["label"] is None
+    assert by_index["test_label"] == int(sample_data.test_y[4])  # a VAE takes no label, yet the digit has one
     assert len(by_index["mu"]) == len(by_index["kl_per_dim"]) == len(by_index["z"]) == 2
     assert by_index["neg_elbo"] == pytest.approx(by_index["recon"] + sum(by_index["kl_per_dim"]), rel=1e-6)
     assert by_index["reference_size"] == len(sample_data.test_x) and by_index["ood_score"] == "neg_elbo"
@@ -158,6 +159,7 @@ def test_cli_index_and_image_print_the_same_anatomy_as_strict_json(capsys, tmp_p
     for field in ("mu", "logvar", "eps", "z", "kl_per_dim", "recon", "neg_elbo", "ood_percentile"):
         assert by_image[field] == pytest.approx(by_index[field], rel=1e-5, abs=1e-6), field
     assert by_image["image"] == str(tmp_path / "four.png") and by_image["index"] is None
+    assert by_image["test_label"] is None  # an image file's class is unknown
 
 
 def test_cli_flags_a_noise_image_and_names_the_cvae_label(capsys, tmp_path, trained_cvae_checkpoint, sample_data):

@@ -159,6 +159,7 @@ def test_traverse_writes_a_labelled_png_of_the_grids_size(checkpoint, tmp_path, 
     result = json.loads(capsys.readouterr().out)
     assert result["rows"] == 4 and result["steps"] == 11 and result["order"][:2] == [2, 0]
     assert result["collapsed"] == [False, False, True, True] and result["basis"] == PRIOR_SIGMA
+    assert result["test_label"] == int(sample_data.test_y[7]) and result["label"] is None  # a VAE's digit
     model = collapsed_model()
     spread = data_spread(model, sample_data.test_x, sample_data.test_y)
     grid = traverse_image(model, sample_data.test_x[7], spread)
