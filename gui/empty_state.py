@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 CARD_WIDTH = 480
+BUTTON_PADDING = 22  # pixels left and right of the big button's text
+BUTTON_FRAME = 8  # pixels of the button's frame and focus ring, both sides together
+
+
+def wrapped_to_width(text: str, metrics: QFontMetrics, width: int, break_before: str = "") -> str:
+    """``text`` in lines of at most ``width`` pixels, broken between words (a word wider than a line is
+    elided in its middle): a push button neither wraps nor elides its text, it clips both ends. A text
+    that needs breaking is broken first before the last ``break_before`` in it, where it reads best."""
+    if metrics.horizontalAdvance(text) > width and break_before and break_before in text:
+        head, _, tail = text.rpartition(break_before)
+        return "\n".join(wrapped_to_width(part, metrics, width) for part in (head, break_before.strip() + " " + tail))
+    lines: list[str] = []
+    for word in text.split():
+        if metrics.horizontalAdvance(word) > width:
+            word = metrics.elidedText(word, Qt.TextElideMode.ElideMiddle, width)
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and metrics.horizontalAdvance(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return "\n".join(lines)
 
 
 class EmptyState(QWidget):
@@ -20,17 +42,17 @@ class EmptyState(QWidget):
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.train_button = QPushButton("Train a VAE on the MNIST sample")
         self.train_button.setMinimumHeight(48)
-        self.train_button.setStyleSheet("font-size: 15px; padding: 8px 22px;")
-        self.describe_run("a 2-D VAE on the MNIST sample, 30 epochs")
+        self.train_button.setStyleSheet(f"font-size: 15px; padding: 8px {BUTTON_PADDING}px;")
         self.open_button = QPushButton("Open a saved model…")
         self.open_button.setFlat(True)
         # a fixed-width card: a word-wrapped label only gets its full height in a layout without alignment
         card = QWidget()
         card.setFixedWidth(CARD_WIDTH)
-        card_layout = QVBoxLayout(card)
-        card_layout.setSpacing(12)
+        self.card_layout = QVBoxLayout(card)
+        self.card_layout.setSpacing(12)
         for widget in (self.title, self.text, self.train_button, self.open_button):
-            card_layout.addWidget(widget)
+            self.card_layout.addWidget(widget)
+        self.describe_run("a 2-D VAE on the MNIST sample, 30 epochs")
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -38,8 +60,13 @@ class EmptyState(QWidget):
         self.set_training(False)
 
     def describe_run(self, description: str) -> None:
-        """Say on the button exactly what it trains: the settings on the left, never other ones."""
-        self.train_button.setText(f"Train {description}")
+        """Say on the button exactly what it trains: the settings on the left, never other ones. A long
+        description takes two lines: "Train a 2-D autoencoder on …" ran off both ends of the button."""
+        self.train_button.ensurePolished()  # the style sheet's font, which the text is measured in
+        margins = self.card_layout.contentsMargins()
+        room = CARD_WIDTH - margins.left() - margins.right() - 2 * BUTTON_PADDING - BUTTON_FRAME
+        self.train_button.setText(wrapped_to_width(f"Train {description}", self.train_button.fontMetrics(), room,
+                                                   break_before=" on "))
         self.train_button.setToolTip(f"Trains {description}, with the settings on the left (Ctrl+Return)")
 
     def set_training(self, training: bool) -> None:
