@@ -129,8 +129,6 @@ class LossPlot(QWidget):
             curve.setZValue(5)
         self._set_titles()
         self._set_dimension_titles()
-        self.blank = False
-        self._set_blank(True)
         # the replayed snapshot's step (gui/timeline_bar.py), on every plot that shares the step axis
         self.cursors = [plot.addLine(x=0, pen=pg.mkPen("#444444", width=1.2, style=Qt.PenStyle.DashLine))
                         for plot in (*self.plots.values(), self.in_use_plot)]
@@ -148,6 +146,9 @@ class LossPlot(QWidget):
         self._view_bounds: dict[str, tuple] = {}
         for plot in self.plots.values():
             plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
+        self.blank_plots: set[str] = set()  # the plots drawn as blank boxes, see _show_blank_plots
+        self.steps_blank = False  # the step axis, under the bottom row, has no numbers
+        self._show_blank_plots()
 
         self.log_check = QCheckBox("Log scale")
         self.log_check.setToolTip("Loss, reconstruction and KL on logarithmic axes: the early drop and the "
@@ -179,7 +180,8 @@ class LossPlot(QWidget):
             "recon": [_swatch(STEP_COLOURS["recon"], "per step")],
             "kl": [_swatch(STEP_COLOURS["kl"], "per step, summed over z" if self.has_bound
                            else "none: an autoencoder has no KL term")],
-            "beta": [_swatch(STEP_COLOURS["beta"], "weight of the KL in force")],
+            "beta": [_swatch(STEP_COLOURS["beta"], "weight of the KL in force" if self.has_bound
+                             else "none: an autoencoder has no KL term to weigh")],
         }
         units = {"loss": " (nats)", "recon": " (nats)", "kl": " (nats)", "beta": ""}
         for key, plot in self.plots.items():
@@ -189,7 +191,9 @@ class LossPlot(QWidget):
     def _set_dimension_titles(self) -> None:
         small = "font-size: 8pt"
         dims = self.kl_dims
-        if not dims:
+        if not self.has_bound:
+            head, note = "KL per dimension", "none: an autoencoder has no KL term"
+        elif not dims:
             head = "KL per dimension"
             note = "validation, at each epoch's end"
         else:
@@ -198,8 +202,8 @@ class LossPlot(QWidget):
             note = (f"<span style='color:{VAL_COLOUR}'>posterior collapse: the decoder ignores z</span>"
                     if posterior_collapsed(list(dims)) else f"sorted; dashed: {COLLAPSE_KL_THRESHOLD:g} nats")
         set_title(self.kl_dims_plot, f"<span style='{small}'><b>{head}</b> (nats) &nbsp; {note}</span>")
-        set_title(self.in_use_plot, f"<span style='{small}'><b>Dimensions in use</b> &nbsp; "
-                                     f"KL ≥ {COLLAPSE_KL_THRESHOLD:g} nats, per epoch</span>")
+        in_use = f"KL ≥ {COLLAPSE_KL_THRESHOLD:g} nats, per epoch" if self.has_bound else "none without a KL term"
+        set_title(self.in_use_plot, f"<span style='{small}'><b>Dimensions in use</b> &nbsp; {in_use}</span>")
 
     @property
     def collapse_shown(self) -> bool:
@@ -215,11 +219,12 @@ class LossPlot(QWidget):
     def validation_count(self) -> int:
         return self.val_series.size
 
-    def clear(self) -> None:
+    def clear(self, has_bound: bool = True) -> None:
+        """No figures: a new run starts (``has_bound`` False for an autoencoder's: it has no KL term)."""
         for series in (*self.series.values(), self.train_epoch_series, self.val_series, self.in_use_series):
             series.clear()
-        if not self.has_bound:
-            self.has_bound = True
+        if has_bound != self.has_bound:
+            self.has_bound = has_bound
             self._set_titles()
         self.kl_dims = ()
         self._drawn_epochs = None
@@ -230,7 +235,7 @@ class LossPlot(QWidget):
         self.follow_data = True
         self._view_bounds = {}
         self.set_cursor(None)
-        self._set_blank(True)
+        self._show_blank_plots()
         self._stale = True
 
     def set_planned_steps(self, steps: int | None) -> None:
@@ -251,8 +256,9 @@ class LossPlot(QWidget):
         for key in self.series:
             self.series[key].extend(steps, [getattr(r, key) for r in reports])
         last = reports[-1]
+        kl_terms = f" · KL {last.kl:.2f} · β {last.beta:g}" if self.has_bound else ""  # none in an autoencoder
         self.summary_label.setText(f"step {last.global_step:,} · loss {last.loss:.2f} · "
-                                   f"reconstruction {last.recon:.2f} · KL {last.kl:.2f} · β {last.beta:g}")
+                                   f"reconstruction {last.recon:.2f}{kl_terms}")
         self._stale = True
 
     def add_epoch(self, report: EpochReport) -> None:
@@ -265,6 +271,7 @@ class LossPlot(QWidget):
             if has_bound != self.has_bound:
                 self.has_bound = has_bound
                 self._set_titles()
+                self._set_dimension_titles()
             train_value = row.train_elbo if has_bound else row.train_recon
             val_value = row.val_elbo if has_bound else row.val_recon
             if math.isfinite(train_value):
@@ -319,23 +326,48 @@ class LossPlot(QWidget):
         if self._stale:
             self.redraw()
 
-    def _set_blank(self, blank: bool) -> None:
-        """Before any figures, the plots are blank boxes: pyqtgraph's 0-1 ticks and grid on an empty plot
-        read as a scale with nothing on it (a real-display check). The first figures bring the axes back."""
-        if blank == self.blank:
-            return
-        self.blank = blank
-        for plot in (*self.plots.values(), self.kl_dims_plot, self.in_use_plot):
-            for side in ("left", "bottom"):
-                plot.getAxis(side).setTicks([[], []] if blank else None)
-        self.kl_threshold_line.setVisible(not blank)
-        self._in_use_axis_for = None  # its own labels come back with its first count
-        self._view_bounds = {}  # and each plot's range and labels with its first figures
+    def _plot_named(self, name: str) -> pg.PlotItem:
+        return {"kl_dims": self.kl_dims_plot, "in_use": self.in_use_plot}.get(name) or self.plots[name]
+
+    def _blank_plot_names(self) -> set[str]:
+        """The plots with nothing to show: every plot before a run's first figures, and an autoencoder's
+        KL, β and dimension plots, as it has no KL term."""
+        blank = set()
+        if not (self.point_count or self.train_epoch_series.size or self.validation_count):
+            blank |= set(self.plots)
+        if not self.has_bound:
+            blank |= {"kl", "beta", "kl_dims", "in_use"}
+        if not self.kl_dims:
+            blank.add("kl_dims")
+        if not self.in_use_series.size:
+            blank.add("in_use")
+        return blank
+
+    def _show_blank_plots(self) -> None:
+        """A plot with nothing to show is a blank box: pyqtgraph's 0-1 ticks and grid on an empty plot, or
+        an autoencoder's KL of 0 read against 1e-07 ticks, looked like a scale (a real-display check). The
+        step numbers under the bottom row go only while no plot has figures."""
+        blank, steps_blank = self._blank_plot_names(), not self.point_count
+        for name in blank ^ self.blank_plots:
+            plot = self._plot_named(name)
+            sides = ("left", "bottom") if plot is self.kl_dims_plot else ("left",)  # its x is no step axis
+            for side in sides:
+                plot.getAxis(side).setTicks([[], []] if name in blank else None)
+            self._view_bounds.pop(name, None)  # its range and labels come back with its figures
+            if name == "in_use":
+                self._in_use_axis_for = None
+        if steps_blank != self.steps_blank:
+            for plot in (*self.plots.values(), self.in_use_plot):
+                plot.getAxis("bottom").setTicks([[], []] if steps_blank else None)
+        self.blank_plots, self.steps_blank = blank, steps_blank
+        self.kl_threshold_line.setVisible("kl_dims" not in blank)
+        for key in ("kl", "beta"):
+            self.curves[key].setVisible(key not in blank)
 
     def redraw(self) -> None:
         self._stale = False
         self.redraw_count += 1
-        self._set_blank(self.point_count == 0 and self.validation_count == 0 and not self.kl_dims)
+        self._show_blank_plots()
         for key, curve in self.curves.items():
             curve.setData(*self.series[key].view())
         if self.follow_data:
@@ -393,12 +425,14 @@ class LossPlot(QWidget):
                 y_range = (0.0, nice_ceiling(max(float(finite.max()), 1e-3)) * BETA_HEADROOM) if len(finite) else None
             else:
                 y_range = self._y_range(values, log)
+            if key in self.blank_plots:  # no scale of its own: the step axis it shares, over a fixed height
+                y_range = (0.0, 1.0)
             bounds = (x_high, y_range)
             if y_range is None or self._view_bounds.get(key) == bounds:
                 continue
             self._view_bounds[key] = bounds
             plot.getViewBox().setRange(xRange=(0, x_high), yRange=y_range, padding=0.02)
-            if key != "beta":
+            if key not in ("beta", *self.blank_plots):
                 self._label_log_axis(plot, y_range if log else None)
 
     @staticmethod

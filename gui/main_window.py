@@ -262,7 +262,9 @@ class MainWindow(QMainWindow):
 
     def _run_started(self, _train_config: TrainConfig) -> None:
         self.explore.timeline_bar.leave_replay()  # training shows the live view
-        self.loss_plot.clear()
+        run = self.training.run
+        # an autoencoder's KL, beta and dimension plots stay blank from its first step, not its first epoch
+        self.loss_plot.clear(has_bound=run is None or run.worker.model_config.kind != "ae")
         self.trainingStarted.emit()
 
     def _steps_reported(self, reports) -> None:

@@ -366,3 +366,39 @@ def test_before_any_training_the_plots_are_blank_and_their_first_figures_move_no
     plot.clear()  # a new run: blank again until its first figures
     plot.redraw()
     assert _drawn_ticks(plot.plots["loss"].getAxis("left")) == ([], [])
+
+
+@pytest.mark.parametrize("told_at_start", [True, False], ids=["told-at-start", "found-at-first-epoch"])
+def test_an_autoencoder_s_kl_beta_and_dimension_plots_are_blank_boxes_saying_why(qtbot, told_at_start):
+    """Seen on a real display: an autoencoder's KL of 0 read against ticks of 1e-07 and 2e-07, its β as
+    a line at 1 and its per-dimension KL against pyqtgraph's -0.2 ... 0.4, though it has no KL term."""
+    plot = _plot(qtbot)
+    plot.show()
+    plot.clear(has_bound=not told_at_start)
+    plot.append_steps([StepReport(0, i, 100, i, 150.0 - i / 10, 150.0 - i / 10, 0.0, 1.0) for i in range(1, 31)])
+    plot.add_epoch(EpochReport(EpochRow(1, 30, 147.0, 147.0, float("nan"), 146.0, 146.0, float("nan"), 1.0,
+                                        1000.0), 3, 1.0, record=None))
+    plot.redraw()
+    qtbot.wait(20)
+    for key in ("kl", "beta"):
+        assert _drawn_ticks(plot.plots[key].getAxis("left")) == ([], []), key
+        assert not plot.curves[key].isVisible()
+        assert "autoencoder" in plot.plots[key].titleLabel.text
+    for item in (plot.kl_dims_plot, plot.in_use_plot):
+        assert _drawn_ticks(item.getAxis("left")) == ([], [])
+        assert "autoencoder" in item.titleLabel.text or "without a KL term" in item.titleLabel.text
+    assert _drawn_ticks(plot.kl_dims_plot.getAxis("bottom")) == ([], [])
+    assert not plot.kl_threshold_line.isVisible()
+    if told_at_start:
+        assert "KL" not in plot.summary_label.text() and "reconstruction 147.00" in plot.summary_label.text()
+    assert _drawn_labels(plot.plots["loss"].getAxis("left")) and _drawn_labels(plot.plots["recon"].getAxis("left"))
+    assert _drawn_labels(plot.plots["kl"].getAxis("bottom"))  # the steps, read under the bottom row
+
+    plot.clear()  # a VAE next: every plot has its scale again
+    plot.append_steps(_steps(1, 30, spike=False))
+    plot.add_epoch(_epoch(1, [2.5, 1.7]))
+    plot.redraw()
+    for key in ("kl", "beta"):
+        assert _drawn_labels(plot.plots[key].getAxis("left")) and plot.curves[key].isVisible()
+    assert _drawn_labels(plot.in_use_plot.getAxis("left")) == ["0", "1", "2"]
+    assert "autoencoder" not in plot.plots["beta"].titleLabel.text

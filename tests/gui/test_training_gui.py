@@ -316,3 +316,17 @@ def test_a_diverged_run_warns_and_keeps_the_last_good_weights(qtbot, main_window
         main_window.training_panel.request_train()
     assert message_boxes[-1][0] == "warning" and "lower learning rate" in message_boxes[-1][2]
     assert main_window.session.has_model and main_window.training_panel.progress_bar.format() == "Diverged"
+
+
+def test_an_autoencoder_s_run_blanks_its_kl_plots_from_its_first_step(qtbot, main_window):
+    """The window tells the loss plot the kind as the run starts: before its first epoch's figures, an
+    autoencoder's KL of 0 was drawn against ticks of 1e-07."""
+    panel = main_window.training_panel
+    panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("ae"))
+    start_long_run(qtbot, main_window)
+    plot = main_window.loss_plot
+    plot.redraw()
+    assert plot.validation_count == 0 and not plot.has_bound
+    assert {"kl", "beta", "kl_dims", "in_use"} <= plot.blank_plots and "loss" not in plot.blank_plots
+    with qtbot.waitSignal(main_window.trainingFinished, timeout=RUN_TIMEOUT_MS):
+        main_window.stop_training()
