@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMainWindow, Q
 from core.comparison import Comparison, comparison_row, open_comparison
 from core.errors import LatentMorphError
 from gui.compare_column import ModelColumn
-from gui.main_window import default_window_size
+from gui.screen_fit import default_window_size
 from gui.metrics_table import fill_model_rows, read_only_table
 from gui.workers import start_detached
 from gui.workers import BackgroundTask

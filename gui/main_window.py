@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QStyle, QWidget
 
 from core.config import ModelConfig, TrainConfig
 from gui.empty_state import EmptyState
+from gui.screen_fit import default_window_size
 from gui.window_settings import GEOMETRY_KEY, restore_window_settings, save_window_settings
 from gui.workers import prefer_the_gui_thread
 
@@ -48,13 +49,6 @@ def import_engine() -> None:
 
 APP_NAME = "Latent Morph"
 STATUS_MS = 8000
-
-
-def default_window_size(available: QSize, largest: tuple[int, int] = (1440, 940)) -> tuple[int, int]:
-    """Most of the screen (92%), up to ``largest`` pixels: at 820 px high the loss plots and the morph
-    panel were squashed (a real-display check); on a small laptop screen the window still fits. Also
-    the Compare window's first size, with its own ``largest``."""
-    return min(largest[0], int(available.width() * 0.92)), min(largest[1], int(available.height() * 0.92))
 
 
 def loss_dock_height(window_height: int) -> int:

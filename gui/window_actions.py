@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QApplication, QStyle
 
+from gui.guide import show_guide
 from gui.window_tools import compare_models_dialog, show_about, show_evaluate_panel, train_kinds_preset_dialog
 
 if TYPE_CHECKING:
@@ -58,6 +59,10 @@ def add_actions(window: MainWindow) -> None:
     window.log_action.setCheckable(True)
     window.loss_plot.log_check.toggled.connect(window.log_action.setChecked)
     window.about_action = _action(window, "&About Latent Morph", lambda: show_about(window))
+    window.guide_action = _action(window, "&Guide: what the window shows", lambda: show_guide(window),
+                                  QKeySequence.StandardKey.HelpContents,
+                                  "μ, σ, ε and the KL, why an autoencoder's latent has holes, what β changes, "
+                                  "and the keyboard shortcuts")
     window.compare_action = _action(window, "&Compare models…", lambda: compare_models_dialog(window), None,
                                     "Open 2 to 4 model files side by side: scatters, morphs, prior draws "
                                     "and one metrics table")
@@ -90,7 +95,10 @@ def add_menus_and_toolbar(window: MainWindow) -> None:
     view_menu.addActions([window.training_dock.toggleViewAction(), window.loss_dock.toggleViewAction()])
     view_menu.addSeparator()
     view_menu.addActions([window.play_action, window.clear_action, window.log_action])
-    bar.addMenu("&Help").addAction(window.about_action)
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(window.guide_action)
+    help_menu.addSeparator()
+    help_menu.addAction(window.about_action)
     toolbar = window.addToolBar("Main")
     toolbar.setObjectName("mainToolbar")
     toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)

@@ -232,7 +232,7 @@ def test_open_recent_lists_opened_models(qtbot, main_window, trained_vae_checkpo
 def test_the_default_window_takes_most_of_the_screen_up_to_a_cap():
     from PySide6.QtCore import QSize
 
-    from gui.main_window import default_window_size
+    from gui.screen_fit import default_window_size
 
     assert default_window_size(QSize(1600, 1000)) == (1440, 920)
     assert default_window_size(QSize(1366, 728)) == (1256, 669)
@@ -242,7 +242,7 @@ def test_the_default_window_takes_most_of_the_screen_up_to_a_cap():
 def test_the_window_with_a_model_open_fits_a_1366_by_768_laptop_screen(qtbot, main_window, trained_vae_checkpoint):
     """Seen on a 1366 x 768 display: the window could not shrink below 1488 x 834, so it ran off the
     screen's right and bottom edges (the Inside tab alone asked for 552 x 469, every panel at full size)."""
-    from gui.main_window import default_window_size
+    from gui.screen_fit import default_window_size
 
     open_and_wait(qtbot, main_window, trained_vae_checkpoint)
     tabs = main_window.explore.tabs
