@@ -8,7 +8,7 @@
 Each plot's y-range is fitted to its curve after the first transient (the untrained model's first
 steps, about 550 nats, would otherwise set the scale), and the x-range to the run: the planned
 steps while training, the last step once it has ended. The legends sit in the titles, above the
-plots, so no curve ever runs under one, on a linear or a log scale.
+plots, so no curve ever runs under one, on a linear or a log scale (gui/loss_titles.py).
 
 Points go into growable numpy buffers as they arrive; a timer redraws at most ``REDRAW_HZ`` times a
 second, and the view bounds move in "nice" steps (1, 1.5, 2, 3, 4, 5, 6, 8 x 10^k), so the axes
@@ -29,20 +29,14 @@ from core.evaluation import COLLAPSE_KL_THRESHOLD, dimensions_in_use, posterior_
 from core.run_record import EpochRow, History
 from core.training_reports import EpochReport, StepReport
 from gui.live_curves import GrowableSeries, after_transient, fitted_range, log_labels, nice_ceiling
+from gui.loss_titles import STEP_COLOURS, TRAIN_ELBO_COLOUR, VAL_COLOUR, dimension_titles, step_titles
 from gui.plot_updates import set_title, settle_view
 
 REDRAW_HZ = 4
-STEP_COLOURS = {"loss": "#1f77b4", "recon": "#2ca02c", "kl": "#e07000", "beta": "#7b3294"}
-TRAIN_ELBO_COLOUR, VAL_COLOUR = "#17375e", "#d62728"
 STEP_BAND_ALPHA = 120  # of 255: the loss's per-step band, through which the epoch lines show
 LOG_LABEL_SPACING = 30  # pixels of plot height per label on a short-range log axis (2 to 4 labels)
 LOG_OWN_LABELS_DECADES = 1.5  # a log axis spanning more is labelled by pyqtgraph (its decades)
 BETA_HEADROOM = 1.3  # the beta plot's top over its nice ceiling: room for the value's label on a short plot
-PLOT_TITLES = {"loss": "Loss", "recon": "Reconstruction", "kl": "KL", "beta": "β"}
-
-
-def _swatch(colour: str, text: str, marker: str = "━") -> str:
-    return f"<span style='color:{colour}'>{marker}</span>&nbsp;{text}"
 
 
 class LossPlot(QWidget):
@@ -172,38 +166,13 @@ class LossPlot(QWidget):
         self._timer.start()
 
     def _set_titles(self) -> None:
-        small = "font-size: 8pt"
-        per_epoch = "−ELBO" if self.has_bound else "reconstruction"  # an autoencoder has no bound to draw
-        legends = {
-            "loss": [_swatch(STEP_COLOURS["loss"], "per step"), _swatch(TRAIN_ELBO_COLOUR, f"train {per_epoch}", "■"),
-                     _swatch(VAL_COLOUR, f"validation {per_epoch}", "○")],
-            "recon": [_swatch(STEP_COLOURS["recon"], "per step")],
-            "kl": [_swatch(STEP_COLOURS["kl"], "per step, summed over z" if self.has_bound
-                           else "none: an autoencoder has no KL term")],
-            "beta": [_swatch(STEP_COLOURS["beta"], "weight of the KL in force" if self.has_bound
-                             else "none: an autoencoder has no KL term to weigh")],
-        }
-        units = {"loss": " (nats)", "recon": " (nats)", "kl": " (nats)", "beta": ""}
-        for key, plot in self.plots.items():
-            set_title(plot, f"<span style='{small}'><b>{PLOT_TITLES[key]}</b>{units[key]} &nbsp; "
-                             f"{' &nbsp; '.join(legends[key])}</span>")
+        for key, title in step_titles(self.has_bound).items():
+            set_title(self.plots[key], title)
 
     def _set_dimension_titles(self) -> None:
-        small = "font-size: 8pt"
-        dims = self.kl_dims
-        if not self.has_bound:
-            head, note = "KL per dimension", "none: an autoencoder has no KL term"
-        elif not dims:
-            head = "KL per dimension"
-            note = "validation, at each epoch's end"
-        else:
-            used = dimensions_in_use(dims)
-            head = f"KL per dimension: {used} of {len(dims)} in use"
-            note = (f"<span style='color:{VAL_COLOUR}'>posterior collapse: the decoder ignores z</span>"
-                    if posterior_collapsed(list(dims)) else f"sorted; dashed: {COLLAPSE_KL_THRESHOLD:g} nats")
-        set_title(self.kl_dims_plot, f"<span style='{small}'><b>{head}</b> (nats) &nbsp; {note}</span>")
-        in_use = f"KL ≥ {COLLAPSE_KL_THRESHOLD:g} nats, per epoch" if self.has_bound else "none without a KL term"
-        set_title(self.in_use_plot, f"<span style='{small}'><b>Dimensions in use</b> &nbsp; {in_use}</span>")
+        kl_dims_title, in_use_title = dimension_titles(self.kl_dims, self.has_bound)
+        set_title(self.kl_dims_plot, kl_dims_title)
+        set_title(self.in_use_plot, in_use_title)
 
     @property
     def collapse_shown(self) -> bool:
