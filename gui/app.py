@@ -132,6 +132,14 @@ def _screenshot(app, args: argparse.Namespace) -> int:
     window = MainWindow(data_dir=args.data_dir, remember_settings=False)
     window.resize(*SCREENSHOT_SIZE)  # the same picture whatever screen (or none) this runs on
     window.show()
+    try:
+        return _render(app, window, args)
+    finally:  # a model that cannot be opened closes the window too: left open, it outlived the call
+        window.session.set_dirty(False)  # nothing to ask about when closing after a screenshot
+        window.close()
+
+
+def _render(app, window, args: argparse.Namespace) -> int:
     if args.checkpoint:
         if not window.files.open_model(args.checkpoint):
             return 1
@@ -150,8 +158,6 @@ def _screenshot(app, args: argparse.Namespace) -> int:
     if not window.grab().save(str(target)):
         print(f"could not write the screenshot {target}", file=sys.stderr)
         return 1
-    window.session.set_dirty(False)  # nothing to ask about when closing after a screenshot
-    window.close()
     return 0
 
 
