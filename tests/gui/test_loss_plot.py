@@ -222,15 +222,20 @@ def test_kl_per_dimension_is_drawn_sorted_and_counts_the_dimensions_in_use(qtbot
     assert plot.in_use_curve.getData()[1].tolist() == [2, 3]
 
 
-def _drawn_labels(axis):
-    """The tick labels ``axis`` paints now (pyqtgraph leaves out any that would stick out of it)."""
+def _drawn_ticks(axis):
+    """The ticks (and with them the grid lines) and the tick labels ``axis`` paints now."""
     image = QImage(8, 8, QImage.Format.Format_ARGB32)
     painter = QPainter(image)
     try:
-        _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+        _axis, ticks, texts = axis.generateDrawSpecs(painter)
     finally:
         painter.end()
-    return sorted((text for _rect, _flags, text in texts), key=float)
+    return ticks, [text for _rect, _flags, text in texts]
+
+
+def _drawn_labels(axis):
+    """The tick labels ``axis`` paints now, in order (pyqtgraph leaves out any that would stick out)."""
+    return sorted(_drawn_ticks(axis)[1], key=float)
 
 
 def test_the_dimensions_in_use_read_against_an_axis_from_0_to_the_latent_size(qtbot):
@@ -330,16 +335,6 @@ def _every_axis(plot):
     return [(name, side, item.getAxis(side))
             for name, item in (*plot.plots.items(), ("kl per dim", plot.kl_dims_plot), ("in use", plot.in_use_plot))
             for side in ("left", "bottom")]
-
-
-def _drawn_ticks(axis):
-    image = QImage(8, 8, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        _axis, ticks, texts = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return ticks, [text for _rect, _flags, text in texts]
 
 
 def test_before_any_training_the_plots_are_blank_and_their_first_figures_move_no_plot(qtbot):
