@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from core.config import DEFAULT_VAL_FRACTION
-from core.errors import DatasetError
+from core.errors import DatasetError, DatasetMissing
 
 SAMPLE_FILE = Path(__file__).resolve().parent.parent / "resources" / "mnist_sample.npz"
 DATA_DIR_ENV = "LATENT_MORPH_DATA"
@@ -143,21 +143,15 @@ def _read_torchvision(name: str, root: Path, download: bool) -> tuple[Tensor, Te
         train, test = cls(str(root), train=True, download=False), cls(str(root), train=False, download=False)
     except (RuntimeError, OSError):
         if not download:
-            raise DatasetError(_missing_message(name, root, "download is off")) from None
+            raise DatasetMissing(name, str(root), "download is off") from None
         try:
             root.mkdir(parents=True, exist_ok=True)
             train, test = cls(str(root), train=True, download=True), cls(str(root), train=False, download=True)
         except Exception as exc:  # network errors come in many types (URLError, HTTPError, OSError...)
             # torchvision lists every mirror it tried on its own line; the CLI promises one line
             detail = " ".join(str(exc).split())
-            raise DatasetError(_missing_message(name, root, f"download failed: {detail}")) from None
+            raise DatasetMissing(name, str(root), f"download failed: {detail}") from None
     return _to_float_images(train.data), train.targets.long(), _to_float_images(test.data), test.targets.long()
-
-
-def _missing_message(name: str, root: Path, reason: str) -> str:
-    return (f"{name} is not in {root} and could not be downloaded ({reason}). "
-            "Use the offline sample (--dataset mnist-sample), point --data-dir at a folder that holds it, "
-            "or train on your own images with --dataset folder:PATH")
 
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}

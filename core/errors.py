@@ -18,6 +18,17 @@ class DatasetError(LatentMorphError):
     """A dataset could not be found, downloaded or read."""
 
 
+class DatasetMissing(DatasetError):
+    """A standard dataset that is neither on disk under ``root`` nor downloadable (``reason``). The message
+    names the command line's ways out; a window names its own from these fields."""
+
+    def __init__(self, name: str, root: str, reason: str):
+        super().__init__(f"{name} is not in {root} and could not be downloaded ({reason}). Use the offline "
+                         "sample (--dataset mnist-sample), point --data-dir at a folder that holds it, or train "
+                         "on your own images with --dataset folder:PATH")
+        self.name, self.root, self.reason = name, root, reason
+
+
 class CheckpointError(LatentMorphError):
     """A model file is missing, corrupt, truncated or incompatible."""
 

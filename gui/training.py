@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from core.config import ModelConfig, TrainConfig
 from core.data import DatasetSplits, load_dataset
 from core.device import describe_device
-from core.errors import ConfigError, LatentMorphError
+from core.errors import ConfigError, DatasetMissing, LatentMorphError
 from core.models import LatentModel
 from core.optimiser import import_optimiser_stack
 from core.points import EncodedPoints
@@ -33,6 +33,7 @@ from core.training_control import TrainingControl
 from core.training_reports import EpochReport, RunStatus, StepReport
 from gui.judges import judge_provider
 from gui.session import ModelSession
+from gui.training_form import DATASET_CHOICES
 from gui.training_worker import RunOutcome, TrainingWorker, training_threads
 from gui.workers import BackgroundTask, start_detached
 
@@ -66,6 +67,15 @@ class _Run:
     last_report: StepReport | None = None
     pending_points: EncodedPoints | None = None  # an epoch's points, shown on the next turn of the event loop
     ended: bool = False  # its outcome is shown; only its thread's winding down is left
+
+
+def missing_dataset_message(error: DatasetMissing) -> str:
+    """The window's words for a dataset it could neither find nor download: the form's choices, where the
+    engine's message named the command line's flags (--dataset mnist-sample, folder:PATH)."""
+    label = {name: label for label, name in DATASET_CHOICES}.get(error.name, error.name)
+    return (f"{label} is not in {error.root} and could not be downloaded ({error.reason}). Choose "
+            "“MNIST sample (offline, 6,000 digits)” under Dataset, or “Folder…” to train on your own images. "
+            "For a copy already on disk, start Latent Morph with --data-dir pointing at its folder.")
 
 
 class Training(QObject):
@@ -158,7 +168,10 @@ class Training(QObject):
             return
         self._loading = None
         self._set_state(TrainingState.IDLE)
-        message = str(error) if isinstance(error, LatentMorphError) else f"{type(error).__name__}: {error}"
+        if isinstance(error, DatasetMissing):
+            message = missing_dataset_message(error)
+        else:
+            message = str(error) if isinstance(error, LatentMorphError) else f"{type(error).__name__}: {error}"
         self._refuse(message)
 
     def _refuse(self, message: str) -> None:

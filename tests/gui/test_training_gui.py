@@ -182,6 +182,27 @@ def test_a_dataset_that_cannot_load_reports_and_the_app_keeps_running(qtbot, mai
     assert panel.train_button.isEnabled() and not main_window.session.has_model
 
 
+def test_a_dataset_neither_on_disk_nor_downloadable_names_the_form_s_choices(qtbot, main_window, message_boxes,
+                                                                          monkeypatch):
+    """Offline, choosing Kuzushiji-MNIST said "use --dataset mnist-sample … --dataset folder:PATH": the
+    command line's flags, which the window has no place for. It names the Dataset field's choices."""
+    from core.errors import DatasetMissing
+
+    def offline(name, *_args, **_kwargs):
+        raise DatasetMissing(name, "/data", "download failed: Name or service not known")
+
+    monkeypatch.setattr("gui.training.load_dataset", offline)
+    panel = main_window.training_panel
+    set_form(panel)
+    panel.set_dataset("kmnist")
+    with qtbot.waitSignal(main_window.trainingFinished, timeout=RUN_TIMEOUT_MS):
+        panel.request_train()
+    kind, _title, text = message_boxes[-1]
+    assert kind == "critical" and text.startswith("Kuzushiji-MNIST is not in /data")
+    assert "MNIST sample (offline" in text and "Folder…" in text and "--dataset" not in text
+    assert panel.train_button.isEnabled() and not main_window.session.has_model
+
+
 def test_empty_state_button_trains_with_the_panels_settings_and_says_which(qtbot, main_window):
     window, panel = main_window, main_window.training_panel
     panel.hidden_edit.setText("32")
