@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QSplitter, QVBoxLayout, QWid
 from core.data import class_name
 from core.morph_map import MapScene, morph_captions, morph_scene, path_curve
 from gui.anatomy_panel import InsidePanel
-from gui.export_dialog import (SCATTER_FILTERS, ExportRunner, MorphExportDialog, MorphExportOptions,
-                               choose_save_path, remember_folder)
+from gui.export_dialog import SCATTER_FILTERS, ExportRunner, MorphExportDialog, MorphExportOptions
+from gui.export_paths import choose_save_path, remember_folder
 from gui.generate_panel import GeneratePanel
 from gui.latent_view import LatentPick, LatentView
 from gui.morph_panel import MorphPanel
@@ -203,7 +203,8 @@ class ExploreWorkspace(QWidget):
                                     "to record one")
             return None
         if path is None:
-            path = choose_save_path(self, "Export training timeline", TIMELINE_FILTERS)
+            path = choose_save_path(self, "Export training timeline", TIMELINE_FILTERS,
+                                    name=f"{self.session.file_stem}-timeline.gif")
             if path is None:
                 return None
             remember_folder(QSettings(), path)
@@ -214,7 +215,8 @@ class ExploreWorkspace(QWidget):
     def export_scatter(self, path: str | Path | None = None) -> bool:
         """Save the latent view as PNG or SVG (a file dialog, in the last export folder, unless ``path`` is given)."""
         if path is None:
-            path = choose_save_path(self, "Export latent view", SCATTER_FILTERS)
+            path = choose_save_path(self, "Export latent view", SCATTER_FILTERS,
+                                    name=f"{self.session.file_stem}-latent.png")
             if path is None:
                 return False
             remember_folder(QSettings(), path)

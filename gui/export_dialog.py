@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QRectF, QSettings, QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QRectF, QSettings, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressDialog, QPushButton, QSpinBox,
                                QWidget)
 
@@ -18,6 +18,7 @@ from core.export import (EXPORT_FORMATS, GIF_TICK_MS, MAX_FPS, MAX_ROW_FRAMES, e
                          playback_frame_count, slide_shape, strip_layout)
 from core.files import atomic_output
 from core.morph_map import MAX_SIZE, MIN_SIZE, UPSCALES, MapScene
+from gui.export_paths import choose_save_path, confirm_replace, first_free_path, remember_folder, start_folder
 from gui.workers import BackgroundTask
 
 MORPH_FILTERS = ("Animated GIF (*.gif);;MP4 video (*.mp4);;Animated WebP (*.webp);;Animated PNG (*.apng);;"
@@ -26,8 +27,7 @@ SCATTER_FILTERS = "PNG image (*.png);;SVG drawing (*.svg)"
 DEFAULT_SCALE = 10  # 28 px digits become 280 px
 MAX_STRIP_COLUMNS = 100
 UPSCALE_NAMES = {"nearest": "Nearest neighbour (crisp pixels)", "smooth": "Smooth (Lanczos)"}
-# what the export dialog remembers (QSettings keys); "folder" is shared with the scatter export
-FOLDER_KEY = "export/folder"
+# what the export dialog remembers (QSettings keys); the folder (gui/export_paths.py) is shared by every export
 MORPH_KEYS = {"format": "export/morph_format", "size": "export/morph_size", "fps": "export/morph_fps",
               "columns": "export/morph_columns", "loop": "export/morph_loop", "bounce": "export/morph_bounce",
               "upscale": "export/morph_upscale", "map": "export/morph_map", "caption": "export/morph_caption"}
@@ -48,26 +48,6 @@ class MorphExportOptions:
     caption: bool = False  # the points' classes and t under each frame
 
 
-def pictures_folder() -> Path | None:
-    """The user's Pictures folder as the platform names it, or None when there is none."""
-    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-    return Path(location) if location else None
-
-
-def start_folder(settings: QSettings) -> Path:
-    """Where an export starts: the last folder written to, else the user's Pictures folder, else home."""
-    last = settings.value(FOLDER_KEY)
-    pictures = pictures_folder()
-    for folder in (Path(last) if isinstance(last, str) and last else None, pictures):
-        if folder is not None and folder.is_dir():
-            return folder
-    return Path.home()
-
-
-def remember_folder(settings: QSettings, path: Path) -> None:
-    settings.setValue(FOLDER_KEY, str(path.parent.resolve()))
-
-
 def _setting(settings: QSettings, key: str, default, kind: type):
     """A remembered value as ``kind``, or ``default`` when it is missing or unreadable (a damaged file)."""
     value = settings.value(key)
@@ -80,21 +60,6 @@ def _setting(settings: QSettings, key: str, default, kind: type):
         return kind(value)
     except (TypeError, ValueError):
         return default
-
-
-def choose_save_path(parent: QWidget | None, title: str, filters: str, directory: str | Path = "") -> Path | None:
-    """A save dialog (Qt's own, not the platform's, so it behaves the same everywhere), opened in
-    ``directory`` (a folder or a file name in it), else where the last export went."""
-    directory = str(directory or start_folder(QSettings()))
-    dialog = QFileDialog(parent, title, directory, filters)
-    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-    dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-    if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.selectedFiles():
-        return None
-    path = Path(dialog.selectedFiles()[0])
-    if not path.suffix:  # take the suffix from the chosen filter, e.g. "Animated GIF (*.gif)"
-        path = path.with_suffix(dialog.selectedNameFilter().rsplit("*", 1)[-1].rstrip(")"))
-    return path
 
 
 class MorphExportDialog(QDialog):
@@ -125,8 +90,8 @@ class MorphExportDialog(QDialog):
             remembered["format"] = ".gif"
         if remembered["upscale"] not in UPSCALES:
             remembered["upscale"] = "nearest"
-        if not path:
-            path = start_folder(self.settings) / f"morph{remembered['format']}"
+        if not path:  # never an earlier export's name: Save would write over it
+            path = first_free_path(start_folder(self.settings) / f"morph{remembered['format']}")
         self.path_edit = QLineEdit(str(path))
         self.path_edit.setPlaceholderText("morph.gif, .mp4, .webp, .apng (animated PNG) or .png (a strip)")
         browse = QPushButton("Choose…")
@@ -228,6 +193,8 @@ class MorphExportDialog(QDialog):
                                   caption=self.caption_box.isChecked())
 
     def accept(self) -> None:
+        if not confirm_replace(self, "Export morph", self.options().path):
+            return  # the dialog stays open for another name
         self.remember()
         super().accept()
 

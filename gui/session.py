@@ -66,6 +66,11 @@ class ModelSession(QObject):
         return self.path.name if self.path else ("Untitled" if self.model is not None else "No model")
 
     @property
+    def file_stem(self) -> str:
+        """The model file's name without its suffix, to name its exports after ("latent-morph" unsaved)."""
+        return self.path.stem if self.path else "latent-morph"
+
+    @property
     def has_unsaved_work(self) -> bool:
         """True when replacing or closing the model would lose training nobody saved."""
         return self.has_model and self.dirty

@@ -24,7 +24,8 @@ from core.errors import LatentMorphError
 from core.traversal import (DEFAULT_FPS, DEFAULT_RANGE, DEFAULT_STEPS, MAX_RANGE, DimensionSpread,
                             SliderPreview, Traversal, save_traversal_gif, save_traversal_png, slider_preview,
                             spread_from_codes, sweep_frames, traverse)
-from gui.export_dialog import ExportRunner, MorphExportOptions, choose_save_path, remember_folder
+from gui.export_dialog import ExportRunner, MorphExportOptions
+from gui.export_paths import choose_save_path, remember_folder
 from gui.image_utils import TiledImageView
 from gui.latent_view import LatentPick
 from gui.session import ModelSession
@@ -330,7 +331,8 @@ class TraversalPanel(QWidget):
             self.statusMessage.emit("No traversal to save yet: click a digit in the latent view")
             return False
         if path is None:
-            path = choose_save_path(self, "Save traversal grid", GRID_FILTERS)
+            path = choose_save_path(self, "Save traversal grid", GRID_FILTERS,
+                                    name=f"{self.session.file_stem}-traversal.png")
             if path is None:
                 return False
         try:
@@ -352,7 +354,8 @@ class TraversalPanel(QWidget):
             self.statusMessage.emit("No traversal to animate yet: click a digit in the latent view")
             return False
         if path is None:
-            path = choose_save_path(self, "Save traversal animation", ANIMATION_FILTERS)
+            path = choose_save_path(self, "Save traversal animation", ANIMATION_FILTERS,
+                                    name=f"{self.session.file_stem}-traversal.gif")
             if path is None:
                 return False
         if self.exporter is None:

@@ -107,17 +107,17 @@ def test_the_dialog_remembers_the_folder_and_options_for_next_time(workspace, tm
 
 
 def test_with_nothing_remembered_the_dialog_starts_in_pictures_else_home(workspace, tmp_path, monkeypatch):
-    import gui.export_dialog
+    import gui.export_paths
 
     pictures, home = tmp_path / "Pictures", tmp_path / "home"
     pictures.mkdir()
     home.mkdir()
-    monkeypatch.setattr(gui.export_dialog, "pictures_folder", lambda: pictures)
+    monkeypatch.setattr(gui.export_paths, "pictures_folder", lambda: pictures)
     monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
     settings = _ini_settings(tmp_path)
     dialog = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, settings=settings)
     assert Path(dialog.path_edit.text()) == pictures / "morph.gif"
-    monkeypatch.setattr(gui.export_dialog, "pictures_folder", lambda: tmp_path / "no pictures")
+    monkeypatch.setattr(gui.export_paths, "pictures_folder", lambda: tmp_path / "no pictures")
     settings.setValue("export/folder", str(tmp_path / "deleted since"))  # a remembered folder that is gone
     dialog = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, settings=settings)
     assert Path(dialog.path_edit.text()) == home / "morph.gif"
