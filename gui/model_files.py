@@ -11,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.errors import CheckpointError, LatentMorphError
+from gui.export_paths import choose_save_path, remember_folder
 from gui.main_window import APP_NAME
 from gui.window_settings import MAX_RECENT
 
@@ -116,9 +118,12 @@ class ModelFiles:
         return True
 
     def export_history_csv_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export loss history", "loss-history.csv",
-                                              "CSV tables (*.csv)")
-        if path:
+        """Ask where (the last export folder, MODEL-loss-history.csv suggested: a bare "loss-history.csv"
+        landed wherever the app was started from), then write the table."""
+        path = choose_save_path(self.window, "Export loss history", "CSV tables (*.csv)",
+                                name=f"{self.window.session.file_stem}-loss-history.csv")
+        if path is not None:
+            remember_folder(QSettings(), path)
             self.export_history_csv(path)
 
     def export_history_csv(self, path: str | Path) -> bool:

@@ -56,3 +56,15 @@ def test_the_save_dialogs_suggest_a_free_name_after_the_model(workspace, vae_ses
     monkeypatch.setattr(QFileDialog, "exec", look_and_cancel)
     assert not workspace.export_scatter()
     assert suggested == [tmp_path / f"{stem}-latent-2.png"]
+
+
+def test_the_loss_history_is_suggested_in_the_export_folder_after_the_model(qtbot, main_window, trained_vae_checkpoint,
+                                                                             tmp_path, monkeypatch):
+    """It suggested a bare "loss-history.csv", which landed wherever the app had been started from."""
+    with qtbot.waitSignal(main_window.modelDataSettled, timeout=30_000):
+        assert main_window.files.open_model(trained_vae_checkpoint)
+    QSettings().setValue("export/folder", str(tmp_path))
+    monkeypatch.setattr(QFileDialog, "exec", lambda dialog: QDialog.DialogCode.Accepted)  # Save, as suggested
+    main_window.export_csv_action.trigger()
+    written = tmp_path / f"{Path(trained_vae_checkpoint).stem}-loss-history.csv"
+    assert len(written.read_text().splitlines()) == 1 + len(main_window.session.history.steps)  # header, steps
