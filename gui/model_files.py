@@ -15,14 +15,26 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.errors import CheckpointError, LatentMorphError
-from gui.export_paths import choose_save_path, remember_folder
+from gui.export_paths import choose_save_path, first_free_path, remember_folder
 from gui.main_window import APP_NAME
 from gui.window_settings import MAX_RECENT
 
 if TYPE_CHECKING:
+    from core.run_record import RunRecord
     from gui.main_window import MainWindow
 
 MODEL_FILTER = "Latent Morph models (*.safetensors);;All files (*)"
+
+
+def model_file_stem(record: RunRecord | None) -> str:
+    """A name that says what a new model is, e.g. "vae-2d-mnist" or "beta4-vae-16d-fashion-mnist" (the
+    dialog suggested "model" for every one of them)."""
+    if record is None:
+        return "model"
+    config = record.model_config
+    beta = f"beta{config.beta:g}-" if config.kind == "vae" and config.beta != 1.0 else ""
+    dataset = record.dataset.replace("folder:", "").rstrip("/").rsplit("/", 1)[-1] or "data"
+    return f"{beta}{config.kind}-{config.latent_dim}d-{dataset}"
 
 
 class ModelFiles:
@@ -97,8 +109,8 @@ class ModelFiles:
         session, recent_files = self.window.session, self.window.recent_files
         if not session.has_model:
             return False
-        folder = Path(recent_files[0]).parent if recent_files else Path.home()
-        suggested = str(session.path or folder / "model.safetensors")  # the last folder used, else home
+        folder = Path(recent_files[0]).parent if recent_files else Path.home()  # the last folder used, else home
+        suggested = str(session.path or first_free_path(folder / f"{model_file_stem(session.record)}.safetensors"))
         path, _ = QFileDialog.getSaveFileName(self.window, "Save model", suggested, MODEL_FILTER)
         if not path:
             return False

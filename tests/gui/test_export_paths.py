@@ -68,3 +68,26 @@ def test_the_loss_history_is_suggested_in_the_export_folder_after_the_model(qtbo
     main_window.export_csv_action.trigger()
     written = tmp_path / f"{Path(trained_vae_checkpoint).stem}-loss-history.csv"
     assert len(written.read_text().splitlines()) == 1 + len(main_window.session.history.steps)  # header, steps
+
+
+def test_save_as_suggests_a_name_that_says_what_the_model_is(main_window, trained_vae_checkpoint, tmp_path,
+                                                             monkeypatch):
+    """Every new model was suggested as model.safetensors."""
+    import dataclasses
+
+    from gui.model_files import model_file_stem
+
+    main_window.session.open(trained_vae_checkpoint)
+    record = main_window.session.record
+    assert model_file_stem(record) == f"vae-{record.model_config.latent_dim}d-{record.dataset}"
+    beta = dataclasses.replace(record, model_config=dataclasses.replace(record.model_config, beta=4.0),
+                               dataset="folder:/data/letters/")
+    assert model_file_stem(beta) == f"beta4-vae-{record.model_config.latent_dim}d-letters"
+    main_window.session._set_path(None)  # a model trained in the window: never saved
+    main_window.recent_files.insert(0, str(tmp_path / "earlier.safetensors"))
+    (tmp_path / f"{model_file_stem(record)}.safetensors").write_bytes(b"an earlier model")
+    suggested = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda parent, title, path, filters: suggested.append(path) or ("", "")))
+    assert not main_window.files.save_model_as()
+    assert suggested == [str(tmp_path / f"{model_file_stem(record)}-2.safetensors")]
