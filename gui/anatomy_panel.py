@@ -50,6 +50,8 @@ class LatentTable(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.columns: list[tuple[str, np.ndarray]] = []
+        # drawn while there are no columns: an empty white box read as a broken table (a real-display check)
+        self.placeholder = "μ, log σ², ε and z of the digit you point at appear here"
         self.setMinimumSize(220, 90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -64,6 +66,9 @@ class LatentTable(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("white"))
         if not self.columns:
+            painter.setPen(QColor("#888"))
+            painter.drawText(QRectF(self.rect()).adjusted(12, 0, -12, 0),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             painter.end()
             return
         dims = len(self.columns[0][1])
@@ -131,6 +136,7 @@ class AnatomyPanel(QWidget):
         self.x_hat_view = TiledImageView(min_size=IMAGE_SIZE)
         for view in (self.x_view, self.x_hat_view):
             view.setFixedSize(IMAGE_SIZE)
+            view.set_placeholder("—")
         self.encoder_label = QLabel()
         self.decoder_label = QLabel()
         for arrow in (self.encoder_label, self.decoder_label):

@@ -177,3 +177,14 @@ def test_in_a_pca_view_the_toggle_draws_projected_ellipses_and_says_so(qtbot):
     assert "projected" in view.ellipses_box.text() and any("projected" in s for s in statuses)
     assert sum(np.isnan(curve.getData()[0]).sum() for curve in view.overlays.cloud_curves.values()) == 120
 
+
+
+def test_before_a_digit_is_chosen_the_table_says_what_will_appear_there(qtbot, workspace):
+    """Seen on a real display: an empty white box between two blank images, under "Hover over a digit"."""
+    panel = _inside(qtbot, workspace)
+    assert panel.current is None and panel.table.columns == []
+    image = panel.table.grab().toImage()
+    inked = sum(image.pixelColor(x, y).lightness() < 200 for x in range(0, image.width(), 2)
+                for y in range(0, image.height(), 2))
+    assert inked > 20  # text is drawn in the box, not white only
+    assert "μ, log σ², ε and z" in panel.table.placeholder
