@@ -42,8 +42,8 @@ IDEAS: tuple[tuple[str, str, str], ...] = (
      "The loss is reconstruction + β·KL. A β above 1 weighs the KL more: the codes sit closer to N(0, I), "
      "morphs are smoother and draws from the prior look more like digits, while reconstructions blur and "
      "more dimensions fall unused. A β below 1 does the opposite. A warm-up or cyclical schedule starts "
-     "β at 0 so the decoder learns to use z before the KL pulls on it; free bits keep each dimension's KL "
-     "from falling under a floor.",
+     "β at 0 so the decoder learns to use z before the KL pulls on it; free bits stop pushing a "
+     "dimension's KL down once it is under a floor, so fewer dimensions collapse.",
      "The β-VAE model and the β schedule on the left; the β plot below shows the weight in force."),
     ("Morphing",
      "A morph decodes the points on a path between two codes, z(t) = (1−t)·z₀ + t·z₁ for t from 0 to 1 "
