@@ -202,6 +202,11 @@ def kinds_preset(base: ModelConfig, beta: float = PRESET_BETA) -> tuple[tuple[st
             (f"beta{beta:g}-vae", replace(base, kind="vae", beta=beta)))
 
 
+def preset_paths(folder: str | Path, base: ModelConfig) -> list[Path]:
+    """Where ``train_preset`` writes the ``kinds_preset`` models of ``base``: ``folder/<stem>.safetensors``."""
+    return [Path(folder) / f"{stem}.safetensors" for stem, _config in kinds_preset(base)]
+
+
 def train_preset(folder: str | Path, base: ModelConfig, train_config: TrainConfig, data: DatasetSplits,
                  progress: Progress | None = None) -> list[Path]:
     """Train the ``kinds_preset`` models one after the other on ``data`` with the same ``train_config``
@@ -210,11 +215,9 @@ def train_preset(folder: str | Path, base: ModelConfig, train_config: TrainConfi
     run there (files of models already trained stay)."""
     from core.training import Trainer
 
-    folder = Path(folder)
     models = kinds_preset(base)
     paths = []
-    for number, (stem, config) in enumerate(models):
-        path = folder / f"{stem}.safetensors"
+    for number, ((stem, config), path) in enumerate(zip(models, preset_paths(folder, base))):
 
         def on_step(report, number: int = number) -> None:
             if progress is not None:

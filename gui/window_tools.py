@@ -44,11 +44,27 @@ def open_compare(window: MainWindow, paths: list[str | Path]) -> CompareWindow:
 
 
 def train_kinds_preset_dialog(window: MainWindow) -> None:
-    """Ask for a folder, then train the AE / VAE / β-VAE preset there and open it in Compare."""
-    folder = QFileDialog.getExistingDirectory(window, "Folder for the AE, VAE and β-VAE model files",
-                                              str(Path(window.recent_files[0]).parent) if window.recent_files else "")
-    if folder:
-        train_kinds_preset(window, folder)
+    """Ask for a folder, then train the AE / VAE / β-VAE preset there and open it in Compare. Model files
+    of an earlier run there are replaced only when the user says so: they were written over unasked."""
+    from core.comparison import preset_paths  # with the engine, imported by now
+
+    start = Path(window.recent_files[0]).parent if window.recent_files else Path.home()
+    folder = QFileDialog.getExistingDirectory(window, "Folder for the AE, VAE and β-VAE model files", str(start))
+    if not folder:
+        return
+    try:
+        taken = [path.name for path in preset_paths(folder, window.training_panel.configs()[0]) if path.exists()]
+    except LatentMorphError:
+        taken = []  # train_kinds_preset says what is wrong with the settings
+    if taken:
+        answer = QMessageBox.question(window, "AE vs VAE vs β-VAE", f"{', '.join(taken)} already "
+                                      f"{'exists' if len(taken) == 1 else 'exist'} in {folder}. Replace "
+                                      f"{'it' if len(taken) == 1 else 'them'}?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+    train_kinds_preset(window, folder)
 
 
 def train_kinds_preset(window: MainWindow, folder: str | Path) -> KindsPresetRun | None:
