@@ -26,6 +26,17 @@ KMNIST_NAMES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")
 TORCHVISION_SETS = {"mnist": ("MNIST", DIGIT_NAMES), "fashion-mnist": ("FashionMNIST", FASHION_NAMES),
                     "kmnist": ("KMNIST", KMNIST_NAMES)}
 DATASET_NAMES = ("mnist-sample", "mnist", "fashion-mnist", "kmnist")
+DATASET_TITLES = {"mnist-sample": "the MNIST sample", "mnist": "MNIST", "fashion-mnist": "Fashion-MNIST",
+                  "kmnist": "Kuzushiji-MNIST"}
+
+
+def dataset_title(name: str) -> str:
+    """A dataset's name as a sentence says it: "the MNIST sample", "Fashion-MNIST", "the folder letters"
+    (the engine's names, "mnist-sample" or "folder:/data/letters", are for flags and files)."""
+    if name.startswith("folder:"):
+        folder = Path(name[len("folder:"):])
+        return f"the folder {folder.name or folder}"
+    return DATASET_TITLES.get(name, name)
 DEFAULT_IMAGE_SIZE = 28
 
 

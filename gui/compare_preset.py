@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from core.comparison import PRESET_BETA, train_preset
 from core.config import ModelConfig, TrainConfig
-from core.data import load_dataset
+from core.data import dataset_title, load_dataset
 from core.errors import LatentMorphError
 from gui.workers import BackgroundTask, start_detached
 
@@ -28,7 +28,7 @@ class KindsPresetRun(QObject):
                  data_dir: str | None = None) -> None:
         super().__init__(parent)
         self.folder = Path(folder)
-        self.dialog = QProgressDialog(f"Training an AE, a VAE and a β-VAE on {train_config.dataset}, "
+        self.dialog = QProgressDialog(f"Training an AE, a VAE and a β-VAE on {dataset_title(train_config.dataset)}, "
                                       f"{train_config.epochs} epochs each, seed {train_config.seed}…",
                                       "Cancel", 0, 1000, parent)
         self.dialog.setWindowTitle(TITLE)

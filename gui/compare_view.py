@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMainWindow, Q
                                QSplitter, QVBoxLayout, QWidget)
 
 from core.comparison import Comparison, comparison_row, open_comparison
+from core.data import dataset_title
 from core.errors import LatentMorphError
 from gui.compare_column import ModelColumn
 from gui.screen_fit import default_window_size
@@ -197,7 +198,7 @@ class CompareWindow(QMainWindow):
         labels = comparison.models[0].points.labels
         self.selection = first_of_classes(labels, DEFAULT_MORPH)
         self._show_selection()
-        self._idle(f"{len(self.columns)} models, {len(labels):,} test digits of {comparison.data.name}: click a "
+        self._idle(f"{len(self.columns)} models, {len(labels):,} test digits of {dataset_title(comparison.data.name)}: click a "
                    "digit in any scatter to select it in all")
         self.loaded.emit(True)
         if self.evaluate_on_open:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QApplication, QDialog, QHBoxLayout, QLabel, QProg
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.comparison import evaluation_fields, test_split
+from core.data import dataset_title
 from core.errors import LatentMorphError
 from gui.judges import judge_provider
 from gui.metrics_table import METRICS, format_metric, header_tip, read_only_table
@@ -164,7 +165,7 @@ class EvaluatePanel(QDialog):
         self.fields = fields
         self._fill()
         self.progress.setValue(1000)
-        self._ended(True, f"Evaluated on the {fields['dataset']} test split.")
+        self._ended(True, f"Evaluated on {dataset_title(fields['dataset'])}'s test split.")
 
     def _fill(self) -> None:
         fields = self.fields or {}
@@ -184,7 +185,7 @@ class EvaluatePanel(QDialog):
         """The judge the figures lacked has been trained: say how to get them."""
         if self.fields is not None and "judge_note" in self.fields and self.fields.get("dataset") == dataset:
             judge, why_not = judge_provider().judge_for(dataset)
-            self.note.setText(f"The judge for {dataset} is ready: press Evaluate again for its figures."
+            self.note.setText(f"The judge for {dataset_title(dataset)} is ready: press Evaluate again for its figures."
                               if judge is not None else f"No judge figures: {why_not}")
 
     def value(self, field: str) -> str:

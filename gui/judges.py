@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from core.data import DatasetSplits
+from core.data import DatasetSplits, dataset_title
 from core.errors import LatentMorphError
 from core.judge import NO_DATASET, Judge, JudgeUnavailable, find_judge
 from gui.workers import BackgroundTask, start_detached
@@ -89,12 +89,12 @@ class JudgeProvider(QObject):
 
     def waiting_note(self, dataset: str) -> str:
         """What a view says while the judge it needs is trained."""
-        return f"a judge for {dataset} is being trained in the background; what it reads shows here when it is ready"
+        return f"a judge for {dataset_title(dataset)} is being trained in the background; what it reads shows here when it is ready"
 
     def training_note(self, dataset: str) -> str:
         """The status bar's line while the judge for ``dataset`` is trained: how far along it is."""
         share = self._training[dataset][1] if dataset in self._training else 0.0
-        return f"Training a judge for {dataset} in the background: {share:.0%}"
+        return f"Training a judge for {dataset_title(dataset)} in the background: {share:.0%}"
 
     def forget(self) -> None:
         """Drop what was found and failed (a judge file put back, or replaced, is read anew); training
@@ -136,7 +136,7 @@ class JudgeProvider(QObject):
     def _failed(self, dataset: str, error: Exception) -> None:
         self._training.pop(dataset, None)
         text = str(error) if isinstance(error, LatentMorphError) else f"{type(error).__name__}: {error}"
-        self._failures[dataset] = f"the judge for {dataset} could not be trained: {text}"
+        self._failures[dataset] = f"the judge for {dataset_title(dataset)} could not be trained: {text}"
         self.ready.emit(dataset)
 
 

@@ -314,12 +314,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(judge_provider().training_note(dataset), STATUS_MS)
 
     def _judge_ready(self, dataset: str) -> None:
+        from core.data import dataset_title  # the engine is imported by the time a judge is ready
+
         judge, why_not = judge_provider().judge_for(dataset)
         if judge is None:
             self.show_status(why_not)
             return
         accuracy = f": {judge.test_accuracy:.1%} of its test images read right" if judge.test_accuracy is not None else ""
-        self.show_status(f"The judge for {dataset} is ready{accuracy}")
+        self.show_status(f"The judge for {dataset_title(dataset)} is ready{accuracy}")
 
     # ----- closing -----
     def closeEvent(self, event: QCloseEvent) -> None:

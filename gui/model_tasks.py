@@ -14,7 +14,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from core.data import DatasetSplits, load_dataset
+from core.data import DatasetSplits, dataset_title, load_dataset
 from core.errors import LatentMorphError
 from core.models import LatentModel
 from core.points import EncodedPoints, encode_points
@@ -148,7 +148,7 @@ class ModelDataLoader(QObject):
             return  # the user moved on (trained, opened or closed a model) while the digits were encoded
         self.session.set_data(result.data)
         self.session.set_points(result.points)
-        self.status.emit(result.note or f"{len(result.points.labels):,} test digits of {result.data.name} encoded")
+        self.status.emit(result.note or f"{len(result.points.labels):,} test digits of {dataset_title(result.data.name)} encoded")
         self.settled.emit(True)
 
     @Slot(object)

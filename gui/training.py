@@ -21,7 +21,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from core.config import ModelConfig, TrainConfig
-from core.data import DatasetSplits, load_dataset
+from core.data import DatasetSplits, dataset_title, load_dataset
 from core.device import describe_device
 from core.errors import ConfigError, DatasetMissing, LatentMorphError
 from core.models import LatentModel
@@ -140,7 +140,7 @@ class Training(QObject):
             self._begin(model_config, train_config, self.dataset)
             return
         self._set_state(TrainingState.LOADING)
-        self.status.emit(f"Loading {train_config.dataset}…")
+        self.status.emit(f"Loading {dataset_title(train_config.dataset)}…")
         task = BackgroundTask(lambda report: load_dataset(train_config.dataset, self.data_dir,
                                                           val_fraction=train_config.val_fraction,
                                                           seed=train_config.seed), self)
@@ -210,7 +210,7 @@ class Training(QObject):
         self.run = _Run(worker, thread, control, train_config)
         self._set_state(TrainingState.RUNNING)
         self.started.emit(train_config)
-        self.status.emit(f"Training on {train_config.dataset} — {device}…")
+        self.status.emit(f"Training on {dataset_title(train_config.dataset)} — {device}…")
         thread.start()
 
     def pause(self) -> None:

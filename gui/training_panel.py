@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from core.config import ModelConfig, TrainConfig, parse_hidden
+from core.data import dataset_title
 from core.errors import ConfigError
 from core.training_reports import EpochReport, StepReport
 from gui.training import TrainingState
@@ -344,10 +345,7 @@ class TrainingPanel(QWidget):
         """What Train would do now, in a few words, e.g. "a 2-D VAE on the MNIST sample, 30 epochs"."""
         kind = self.kind_combo.currentText().split(" (")[0]
         kind = kind.lower() if kind[1:].islower() else kind  # "autoencoder" mid-sentence; "VAE" stays
-        name = self.dataset_combo.currentData() or ""
-        dataset = self.dataset_combo.currentText().split(" (")[0]
-        dataset = "the MNIST sample" if name == "mnist-sample" else dataset
-        dataset = f"the folder {Path(name[7:]).name or name[7:]}" if name.startswith("folder:") else dataset
+        dataset = dataset_title(self.dataset_combo.currentData() or "")
         epochs = self.epochs_spin.value()
         return f"a {self.latent_spin.value()}-D {kind} on {dataset}, {epochs} epoch{'s' if epochs != 1 else ''}"
 

@@ -57,3 +57,12 @@ def test_folder_dataset_reads_classes_and_inverts_dark_on_light(tmp_path):
     assert data.image_shape == (1, 28, 28)
     assert len(data.train_x) + len(data.val_x) + len(data.test_x) == 12
     assert float(data.train_x.mean()) < 0.5  # inverted to MNIST's light-on-dark
+
+
+def test_each_dataset_has_the_title_a_sentence_uses():
+    """The window said "10,000 test digits of mnist encoded" and "a judge for folder:/data/letters"."""
+    from core.data import DATASET_NAMES, dataset_title
+
+    assert [dataset_title(name) for name in DATASET_NAMES] == ["the MNIST sample", "MNIST", "Fashion-MNIST",
+                                                              "Kuzushiji-MNIST"]
+    assert dataset_title("folder:/data/letters/") == "the folder letters"

@@ -24,7 +24,7 @@ def test_the_panel_shows_the_figures_evaluate_computes(qtbot, vae_session):
     assert panel.value("knn_accuracy") == f"{100 * fields['knn_accuracy']:.1f} %"
     assert panel.value("active_units") == "2" and panel.value("conditional_fidelity") == "—"  # a VAE: no fidelity
     assert len(panel.value("prior_class_histogram").split()) == 10
-    assert "mnist-sample" in panel.status.text()
+    assert panel.status.text() == "Evaluated on the MNIST sample's test split."
 
 
 def test_cancel_stops_the_evaluation_and_shows_nothing(qtbot, vae_session):

@@ -391,7 +391,7 @@ def test_another_dataset_gets_a_judge_trained_in_the_background_and_then_read(qt
         workspace.select_indices(0, 1)
         settle(qtbot, workspace)
         assert morph.reading is None and morph.judge_strip.isHidden()
-        assert "a judge for folder:" in morph.judge_note.text() and "being trained" in morph.judge_note.text()
+        assert "a judge for the folder " in morph.judge_note.text() and "being trained" in morph.judge_note.text()
         checked.set()
     settle(qtbot, workspace)
     assert morph.reading is not None and len(morph.reading) == len(morph.frames)
