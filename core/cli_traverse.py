@@ -80,7 +80,8 @@ def cmd_traverse(args: argparse.Namespace) -> dict[str, Any]:
                        "nothing is left to draw; omit --hide-collapsed")
     result = save_traversal(shown, args.out, scale=args.scale, fps=args.fps)
     return {**result, "format": suffix[1:], "index": args.index,
-            "label": traversal.label, "test_label": int(data.test_y[args.index]), "latent_dim": config.latent_dim, "rows": shown.rows, "steps": shown.steps,
+            "label": traversal.label, "test_label": int(data.test_y[args.index]),
+            "latent_dim": config.latent_dim, "rows": shown.rows, "steps": shown.steps,
             "offsets": [float(v) for v in shown.offsets], "basis": shown.basis,
             "order": [int(v) for v in shown.order],
             "kl_per_dim": None if shown.kl_per_dim is None else [float(v) for v in shown.kl_per_dim],

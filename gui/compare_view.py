@@ -198,7 +198,8 @@ class CompareWindow(QMainWindow):
         labels = comparison.models[0].points.labels
         self.selection = first_of_classes(labels, DEFAULT_MORPH)
         self._show_selection()
-        self._idle(f"{len(self.columns)} models, {len(labels):,} test digits of {dataset_title(comparison.data.name)}: click a "
+        self._idle(f"{len(self.columns)} models, {len(labels):,} test digits of "
+                   f"{dataset_title(comparison.data.name)}: click a "
                    "digit in any scatter to select it in all")
         self.loaded.emit(True)
         if self.evaluate_on_open:

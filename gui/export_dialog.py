@@ -93,6 +93,7 @@ class MorphExportDialog(QDialog):
         if not path:  # never an earlier export's name: Save would write over it
             path = first_free_path(start_folder(self.settings) / f"morph{remembered['format']}")
         self.path_edit = QLineEdit(str(path))
+        self._replace_agreed: Path | None = None  # a file chosen in the file dialog, which asked about replacing
         self.path_edit.setPlaceholderText("morph.gif, .mp4, .webp, .apng (animated PNG) or .png (a strip)")
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
@@ -183,6 +184,7 @@ class MorphExportDialog(QDialog):
         path = choose_save_path(self, "Export morph", MORPH_FILTERS, self.path_edit.text())
         if path is not None:
             self.path_edit.setText(str(path))
+            self._replace_agreed = path  # the file dialog asked already
 
     def options(self) -> MorphExportOptions:
         return MorphExportOptions(Path(self.path_edit.text().strip()), DEFAULT_SCALE, float(self.fps_spin.value()),
@@ -193,7 +195,8 @@ class MorphExportDialog(QDialog):
                                   caption=self.caption_box.isChecked())
 
     def accept(self) -> None:
-        if not confirm_replace(self, "Export morph", self.options().path):
+        path = self.options().path
+        if path != self._replace_agreed and not confirm_replace(self, "Export morph", path):
             return  # the dialog stays open for another name
         self.remember()
         super().accept()

@@ -88,8 +88,8 @@ def guide_html(window: QWidget) -> str:
         parts.append(f"<h3>{html.escape(title)}</h3><p>{html.escape(idea)}</p>"
                      f"<p style='color:#335'>See it: {where}</p>")
     rows = [*shortcut_rows(window), *GESTURES]
-    table = "".join(f"<tr><td style='padding-right:18px'><b>{html.escape(keys)}</b></td><td>{html.escape(what)}</td></tr>"
-                    for keys, what in rows)
+    table = "".join(f"<tr><td style='padding-right:18px'><b>{html.escape(keys)}</b></td>"
+                    f"<td>{html.escape(what)}</td></tr>" for keys, what in rows)
     parts.append(f"<h3>Keys and clicks</h3><table>{table}</table>")
     return "".join(parts)
 

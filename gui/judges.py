@@ -89,7 +89,8 @@ class JudgeProvider(QObject):
 
     def waiting_note(self, dataset: str) -> str:
         """What a view says while the judge it needs is trained."""
-        return f"a judge for {dataset_title(dataset)} is being trained in the background; what it reads shows here when it is ready"
+        return (f"a judge for {dataset_title(dataset)} is being trained in the background; what it reads shows "
+                "here when it is ready")
 
     def training_note(self, dataset: str) -> str:
         """The status bar's line while the judge for ``dataset`` is trained: how far along it is."""

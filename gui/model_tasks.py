@@ -148,7 +148,8 @@ class ModelDataLoader(QObject):
             return  # the user moved on (trained, opened or closed a model) while the digits were encoded
         self.session.set_data(result.data)
         self.session.set_points(result.points)
-        self.status.emit(result.note or f"{len(result.points.labels):,} test digits of {dataset_title(result.data.name)} encoded")
+        self.status.emit(result.note or f"{len(result.points.labels):,} test digits of "
+                                        f"{dataset_title(result.data.name)} encoded")
         self.settled.emit(True)
 
     @Slot(object)

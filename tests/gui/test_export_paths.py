@@ -20,7 +20,8 @@ def test_the_suggested_morph_name_is_never_an_earlier_export(workspace, tmp_path
     """The dialog suggested morph.gif every time: a second export with one press of Save wrote over the first."""
     (tmp_path / "morph.gif").write_bytes(b"the first export")
     (tmp_path / "morph-2.gif").write_bytes(b"the second export")
-    dialog = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace, settings=_ini_settings(tmp_path, tmp_path))
+    dialog = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace,
+                               settings=_ini_settings(tmp_path, tmp_path))
     assert Path(dialog.path_edit.text()) == tmp_path / "morph-3.gif"
     assert first_free_path(tmp_path / "talk.gif") == tmp_path / "talk.gif"
 
@@ -41,6 +42,20 @@ def test_a_typed_name_that_exists_is_replaced_only_when_the_user_says_so(workspa
     dialog.path_edit.setText(str(tmp_path / "new.gif"))
     dialog.accept()  # a free name: nothing to ask
     assert len(message_boxes) == asked
+
+
+
+def test_a_file_chosen_in_the_file_dialog_is_not_asked_about_twice(workspace, tmp_path, message_boxes, monkeypatch):
+    import gui.export_dialog
+
+    taken = tmp_path / "slide.gif"
+    taken.write_bytes(b"made for a talk")
+    dialog = MorphExportDialog((28, 28), fps=12, bounce=False, parent=workspace,
+                               settings=_ini_settings(tmp_path, tmp_path))
+    monkeypatch.setattr(gui.export_dialog, "choose_save_path", lambda *args: taken)  # it asked, Yes
+    dialog._browse()
+    dialog.accept()
+    assert dialog.result() == QDialog.DialogCode.Accepted and message_boxes == []
 
 
 def test_the_save_dialogs_suggest_a_free_name_after_the_model(workspace, vae_session, tmp_path, monkeypatch):
