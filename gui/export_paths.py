@@ -42,13 +42,16 @@ def first_free_path(path: Path) -> Path:
     return candidate
 
 
-def confirm_replace(parent: QWidget | None, title: str, path: Path) -> bool:
-    """True when nothing is at ``path`` or the user agrees to replace it (typed into a field, a name is
-    not checked by a file dialog)."""
-    if not Path(path).exists():
+def confirm_replace(parent: QWidget | None, title: str, *paths: Path) -> bool:
+    """True when nothing is at any of ``paths`` (files of one folder) or the user agrees to replace what is
+    there: a name typed into a field, or a run's own file names, are not checked by a file dialog."""
+    taken = [Path(path) for path in paths if Path(path).exists()]
+    if not taken:
         return True
-    answer = QMessageBox.question(parent, title, f"{Path(path).name} already exists in {Path(path).parent}. "
-                                  "Replace it?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+    names, one = ", ".join(path.name for path in taken), len(taken) == 1
+    answer = QMessageBox.question(parent, title, f"{names} already {'exists' if one else 'exist'} in "
+                                  f"{taken[0].parent}. Replace {'it' if one else 'them'}?",
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                   QMessageBox.StandardButton.No)
     return answer == QMessageBox.StandardButton.Yes
 

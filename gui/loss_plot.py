@@ -389,13 +389,13 @@ class LossPlot(QWidget):
             values = self.series[key].view()[1]
             if key == "loss":  # the epoch curves share this plot's scale
                 values = np.concatenate([values, self.train_epoch_series.view()[1], self.val_series.view()[1]])
-            if key == "beta":  # from 0: a constant beta is a flat line at its value, a schedule rises from 0
+            if key in self.blank_plots:  # no scale of its own: the step axis it shares, over a fixed height
+                y_range = (0.0, 1.0)
+            elif key == "beta":  # from 0: a constant beta is a flat line at its value, a schedule rises from 0
                 finite = values[np.isfinite(values)]
                 y_range = (0.0, nice_ceiling(max(float(finite.max()), 1e-3)) * BETA_HEADROOM) if len(finite) else None
             else:
                 y_range = self._y_range(values, log)
-            if key in self.blank_plots:  # no scale of its own: the step axis it shares, over a fixed height
-                y_range = (0.0, 1.0)
             bounds = (x_high, y_range)
             if y_range is None or self._view_bounds.get(key) == bounds:
                 continue

@@ -33,7 +33,7 @@ def model_file_stem(record: RunRecord | None) -> str:
         return "model"
     config = record.model_config
     beta = f"beta{config.beta:g}-" if config.kind == "vae" and config.beta != 1.0 else ""
-    dataset = record.dataset.replace("folder:", "").rstrip("/").rsplit("/", 1)[-1] or "data"
+    dataset = Path(record.dataset.removeprefix("folder:")).name or "data"
     return f"{beta}{config.kind}-{config.latent_dim}d-{dataset}"
 
 

@@ -72,9 +72,9 @@ class _Run:
 def missing_dataset_message(error: DatasetMissing) -> str:
     """The window's words for a dataset it could neither find nor download: the form's choices, where the
     engine's message named the command line's flags (--dataset mnist-sample, folder:PATH)."""
-    label = {name: label for label, name in DATASET_CHOICES}.get(error.name, error.name)
-    return (f"{label} is not in {error.root} and could not be downloaded ({error.reason}). Choose "
-            "“MNIST sample (offline, 6,000 digits)” under Dataset, or “Folder…” to train on your own images. "
+    sample = {name: label for label, name in DATASET_CHOICES}["mnist-sample"]
+    return (f"{dataset_title(error.name)} is not in {error.root} and could not be downloaded ({error.reason}). "
+            f"Choose “{sample}” under Dataset, or “Folder…” to train on your own images. "
             "For a copy already on disk, start Latent Morph with --data-dir pointing at its folder.")
 
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from core.errors import LatentMorphError
 from gui.compare_view import CompareWindow
 from gui.evaluate_panel import EvaluatePanel
+from gui.export_paths import confirm_replace
 from gui.model_files import MODEL_FILTER
 
 if TYPE_CHECKING:
@@ -53,18 +54,11 @@ def train_kinds_preset_dialog(window: MainWindow) -> None:
     if not folder:
         return
     try:
-        taken = [path.name for path in preset_paths(folder, window.training_panel.configs()[0]) if path.exists()]
+        paths = preset_paths(folder, window.training_panel.configs()[0])
     except LatentMorphError:
-        taken = []  # train_kinds_preset says what is wrong with the settings
-    if taken:
-        answer = QMessageBox.question(window, "AE vs VAE vs β-VAE", f"{', '.join(taken)} already "
-                                      f"{'exists' if len(taken) == 1 else 'exist'} in {folder}. Replace "
-                                      f"{'it' if len(taken) == 1 else 'them'}?",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-    train_kinds_preset(window, folder)
+        paths = []  # train_kinds_preset says what is wrong with the settings
+    if confirm_replace(window, "AE vs VAE vs β-VAE", *paths):
+        train_kinds_preset(window, folder)
 
 
 def train_kinds_preset(window: MainWindow, folder: str | Path) -> KindsPresetRun | None:
